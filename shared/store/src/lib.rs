@@ -1,0 +1,1 @@
+//! PostgreSQL layer (being written).
