@@ -1,1 +1,6 @@
-//! Helpers for the end-to-end tests live in this crate; the tests are under `tests/tests/`.
+//! Helpers for the end-to-end tests under `tests/tests/`.
+//!
+//! - [`moto`]: a real SQS-compatible server (moto's, from PyPI) on a free loopback port, one per
+//!   test, stopped when dropped.
+
+pub mod moto;

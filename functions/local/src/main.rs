@@ -1,1 +1,156 @@
-fn main() {}
+//! `cargo run -p local` serves the whole stack; `cargo run -p local -- migrate` applies
+//! migrations to `DATABASE_URL` (or to the private cluster when it is unset) and exits.
+
+use local::{database, dispatch, routes, schedules, seed, server};
+use platform::jobs::{Publisher, RelaySettings};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+/// The local stack's pool: several requests and background jobs at once.
+const LOCAL_POOL_SIZE: usize = 8;
+const DEFAULT_PORT: u16 = 3000;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    platform::telemetry::init_pretty();
+    let command = std::env::args().nth(1);
+    let result = match command.as_deref() {
+        None | Some("serve") => serve().await,
+        Some("migrate") => migrate().await,
+        Some(other) => Err(format!(
+            "unknown command {other:?}; use `serve` or `migrate`"
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate() -> Result<(), String> {
+    let database = database::open().map_err(|e| format!("database: {e}"))?;
+    let outcome = run_migrations(&database.url).await;
+    stop(&database);
+    outcome
+}
+
+async fn run_migrations(url: &str) -> Result<(), String> {
+    let root_cert = platform::config::optional("PGSSLROOTCERT");
+    let report = store::migrate::run(url, root_cert.as_deref())
+        .await
+        .map_err(|e| format!("migrations: {}", platform::problem::error_chain(&e)))?;
+    if report.applied.is_empty() {
+        tracing::info!("migrations: schema is up to date");
+    } else {
+        tracing::info!(applied = ?report.applied, "migrations applied");
+    }
+    Ok(())
+}
+
+async fn serve() -> Result<(), String> {
+    let port = platform::config::parsed_or("PORT", DEFAULT_PORT).map_err(|e| e.to_string())?;
+    let database = database::open().map_err(|e| format!("database: {e}"))?;
+    let outcome = serve_on(&database, port).await;
+    stop(&database);
+    outcome
+}
+
+async fn serve_on(database: &database::LocalDatabase, port: u16) -> Result<(), String> {
+    run_migrations(&database.url).await?;
+    let db = store::Db::new(&store::PoolSettings {
+        url: database.url.clone(),
+        max_size: platform::config::parsed_or("DATABASE_POOL_SIZE", LOCAL_POOL_SIZE)
+            .map_err(|e| e.to_string())?,
+        root_cert_path: platform::config::optional("PGSSLROOTCERT"),
+    })
+    .map_err(|e| format!("DATABASE_URL: {e}"))?;
+    let demo = seed::DemoSettings::from_env();
+    seed::seed(&db, &demo).await.map_err(|e| {
+        format!(
+            "seeding the demo workspace: {}",
+            platform::problem::error_chain(&e)
+        )
+    })?;
+
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("listening on {address}: {e} (set PORT to use another port)"))?;
+    // Consumers register here, one line each, as their functions land.
+    let consumers = dispatch::Consumers::new();
+    let sink = match platform::config::optional("SQS_ENDPOINT_URL") {
+        Some(endpoint) => dispatch::start_sqs(&endpoint, consumers)
+            .await
+            .map_err(|e| format!("SQS_ENDPOINT_URL: {e}"))?,
+        None => dispatch::start_in_process(consumers),
+    };
+    let publisher = Publisher::new(db.clone(), sink);
+    schedules::start(scheduled::Jobs {
+        publisher: publisher.clone(),
+        relay: RelaySettings::default(),
+    });
+    let router = routes::router(routes::App { db, publisher });
+    announce(address, database, &demo);
+    server::serve(listener, router, shutdown_signal())
+        .await
+        .map_err(|e| format!("server: {e}"))?;
+    tracing::info!("shutting down");
+    Ok(())
+}
+
+/// What a developer needs to start using the stack, printed once.
+fn announce(address: SocketAddr, database: &database::LocalDatabase, demo: &seed::DemoSettings) {
+    let where_from = match &database.cluster {
+        Some((cluster, _)) => format!("private cluster in {}", cluster.data_dir().display()),
+        None => "DATABASE_URL".to_owned(),
+    };
+    // These lines are the stack's user interface, not logs: they go to stdout as they are.
+    #[allow(clippy::print_stdout)]
+    {
+        println!();
+        println!("  Lead Engine local stack");
+        println!("  URL:       http://{address}  (try GET /health)");
+        println!("  Database:  {}  ({where_from})", database.url);
+        println!("  Workspace: demo");
+        println!("  API key:   {}  (Authorization: Bearer …)", demo.api_key);
+        println!(
+            "  WhatsApp phone_number_id: {}",
+            demo.whatsapp_phone_number_id
+        );
+        println!("  Stop with Ctrl-C.");
+        println!();
+    }
+}
+
+fn stop(database: &database::LocalDatabase) {
+    if let Some((cluster, running)) = &database.cluster
+        && running.started_here
+        && let Err(err) = cluster.stop()
+    {
+        tracing::warn!(error = %err, "could not stop the private PostgreSQL cluster");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,1 +1,17 @@
-//! Lambda glue (being written).
+//! Lead Engine's Lambda glue: what every function does the same way around its use case.
+//!
+//! Modules and what each owns:
+//! - [`config`]: reading the environment, with errors that name the variable; secrets wrapped.
+//! - [`telemetry`]: JSON tracing for CloudWatch, with the Lambda request id on every line.
+//! - [`problem`]: [`ApiError`], the HTTP layer's one error type, and its single mapping to
+//!   RFC 9457 `application/problem+json` responses.
+//! - [`jobs`]: publishing outbox rows (SQS or in-process), the relay, and the SQS batch runner.
+//! - [`http`]: request bodies (size limit before parsing, content type, JSON) and JSON responses.
+
+pub mod config;
+pub mod http;
+pub mod jobs;
+pub mod problem;
+pub mod telemetry;
+
+pub use problem::ApiError;

@@ -1,1 +1,29 @@
-//! PostgreSQL layer (being written).
+//! Lead Engine's PostgreSQL layer.
+//!
+//! Everything that speaks SQL lives here, next to the SQL it runs; functions never build queries.
+//!
+//! Modules and what each owns:
+//! - [`pool`]: [`Db`], the deadpool-postgres pool built once per process from a connection URL,
+//!   with rustls TLS when the URL asks for it.
+//! - [`migrate`]: the embedded `migrations/` folder and the runner (`local -- migrate`); Lambda
+//!   functions never migrate.
+//! - [`outbox`]: the transactional outbox: enqueue in the caller's transaction, claim, mark.
+//! - [`error`]: [`StoreError`] and the one helper that maps constraint violations by name.
+//! - [`cluster`] (feature `cluster`): a private PostgreSQL cluster started from the system's
+//!   binaries, for the local stack and the tests.
+//! - [`testing`] (feature `test-util`): a migrated template database and one cloned database per
+//!   test.
+
+pub mod error;
+pub mod migrate;
+pub mod outbox;
+pub mod pool;
+
+#[cfg(feature = "cluster")]
+pub mod cluster;
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+pub use error::StoreError;
+pub use pool::{Db, PoolSettings};
+pub use tokio_postgres;

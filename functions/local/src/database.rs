@@ -1,0 +1,66 @@
+//! Where the local stack's database comes from.
+//!
+//! With `DATABASE_URL` set, that server is used as it is. Without it, a private cluster is kept in
+//! `.local/pgdata` under the workspace (git-ignored, kept between runs so demo data survives),
+//! started on a free port and stopped when the stack exits. When this process is root and the
+//! `postgres` user cannot reach that folder (a checkout under a private home), the cluster is kept
+//! under `/var/tmp` instead and the stack says where.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use store::cluster::{Cluster, ClusterError, Running};
+
+/// The database the stack runs on, and the cluster to stop on exit when we started one.
+#[derive(Debug)]
+pub struct LocalDatabase {
+    pub url: String,
+    pub cluster: Option<(Cluster, Running)>,
+}
+
+/// The workspace root (two levels above this crate's manifest).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn open() -> Result<LocalDatabase, ClusterError> {
+    if let Some(url) = platform::config::optional("DATABASE_URL") {
+        return Ok(LocalDatabase { url, cluster: None });
+    }
+    let cluster = Cluster::new(data_dir())?;
+    let running = cluster.ensure_running()?;
+    Ok(LocalDatabase {
+        url: running.url("postgres"),
+        cluster: Some((cluster, running)),
+    })
+}
+
+fn data_dir() -> PathBuf {
+    let preferred = workspace_root().join(".local").join("pgdata");
+    let parent = preferred
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let _ = std::fs::create_dir_all(&parent);
+    if postgres_can_reach(&parent) {
+        preferred
+    } else {
+        PathBuf::from("/var/tmp/lead-engine-local/pgdata")
+    }
+}
+
+/// Whether the server's user can enter `dir` (always true when we are not root).
+fn postgres_can_reach(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
+    if !root {
+        return true;
+    }
+    Command::new("runuser")
+        .args(["-u", store::cluster::SUPERUSER, "--", "test", "-x"])
+        .arg(dir)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}

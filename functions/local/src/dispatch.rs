@@ -1,0 +1,155 @@
+//! Job dispatch in the local stack.
+//!
+//! By default jobs go from the outbox straight to the consumers in this process: the publisher's
+//! in-process sink hands each published job to the dispatcher, which runs the same consumer code
+//! Lambda runs, usually within milliseconds of the producer's commit. A failed job is retried
+//! after a pause, like an SQS message whose visibility timeout ends, and given up after
+//! [`MAX_RECEIVES`] attempts, like a redrive to a dead-letter queue.
+//!
+//! With `SQS_ENDPOINT_URL` set (moto, ElasticMQ, LocalStack), the stack creates its queues and
+//! dead-letter queues there if they are missing, publishes through them and polls them into the
+//! same consumers, as Lambda's event source mapping would.
+
+use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use domain::jobs::{Job, Queue};
+use platform::jobs::{
+    Consumer, InProcessDelivery, JobSink, QueueUrls, SqsSink, ensure_queues, poll_once, run_decoded,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Attempts before a job is given up (the template's `maxReceiveCount`).
+pub const MAX_RECEIVES: u32 = 5;
+/// Pause before a failed job is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
+/// Prefix of the queue names the stack creates on an SQS-compatible server.
+const QUEUE_PREFIX: &str = "lead-engine-local";
+
+/// The consumer of each queue.
+#[derive(Clone, Default)]
+pub struct Consumers {
+    by_queue: HashMap<Queue, Arc<dyn Consumer>>,
+}
+
+impl std::fmt::Debug for Consumers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumers")
+            .field("queues", &self.by_queue.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Consumers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers the consumer of `queue`: one line per consumer function.
+    pub fn with(mut self, queue: Queue, consumer: Arc<dyn Consumer>) -> Self {
+        self.by_queue.insert(queue, consumer);
+        self
+    }
+
+    pub fn get(&self, queue: Queue) -> Option<&Arc<dyn Consumer>> {
+        self.by_queue.get(&queue)
+    }
+}
+
+/// Starts in-process dispatch and returns the sink producers publish to.
+pub fn start_in_process(consumers: Consumers) -> JobSink {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(dispatch_loop(receiver, sender.clone(), consumers));
+    JobSink::InProcess(sender)
+}
+
+async fn dispatch_loop(
+    mut receiver: mpsc::UnboundedReceiver<InProcessDelivery>,
+    sender: mpsc::UnboundedSender<InProcessDelivery>,
+    consumers: Consumers,
+) {
+    let mut receives: HashMap<String, u32> = HashMap::new();
+    while let Some(first) = receiver.recv().await {
+        // Everything already waiting joins the batch, as an SQS batch would.
+        let mut batch = vec![first];
+        while batch.len() < 10
+            && let Ok(next) = receiver.try_recv()
+        {
+            batch.push(next);
+        }
+        let mut by_queue: HashMap<Queue, Vec<InProcessDelivery>> = HashMap::new();
+        for delivery in batch {
+            by_queue.entry(delivery.queue).or_default().push(delivery);
+        }
+        for (queue, deliveries) in by_queue {
+            let Some(consumer) = consumers.get(queue) else {
+                tracing::warn!(%queue, jobs = deliveries.len(), "no local consumer for this queue; jobs dropped");
+                continue;
+            };
+            let records = deliveries.iter().map(|d| {
+                (
+                    d.message_id.clone(),
+                    Job::from_body(&d.body).map_err(|e| e.to_string()),
+                )
+            });
+            let failed = run_decoded(records, |jobs| consumer.consume(jobs)).await;
+            for delivery in deliveries {
+                let count = receives.entry(delivery.message_id.clone()).or_insert(0);
+                *count += 1;
+                if !failed.contains(&delivery.message_id) {
+                    receives.remove(&delivery.message_id);
+                } else if *count >= MAX_RECEIVES {
+                    tracing::error!(message_id = %delivery.message_id, %queue, "job failed {MAX_RECEIVES} times; given up (dead-lettered)");
+                    receives.remove(&delivery.message_id);
+                } else {
+                    let sender = sender.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(RETRY_AFTER).await;
+                        let _ = sender.send(delivery);
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Creates the queues on the SQS-compatible server at `endpoint`, starts one poller per queue
+/// with a consumer, and returns the sink producers publish to.
+pub async fn start_sqs(endpoint: &str, consumers: Consumers) -> Result<JobSink, String> {
+    let client = local_sqs_client(endpoint);
+    let urls = ensure_queues(&client, QUEUE_PREFIX, MAX_RECEIVES, 30).await?;
+    for (queue, QueueUrls { url, .. }) in &urls {
+        let Some(consumer) = consumers.get(*queue).cloned() else {
+            continue;
+        };
+        let client = client.clone();
+        let url = url.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = poll_once(&client, &url, 1, consumer.as_ref()).await {
+                    tracing::warn!(%error, "polling the local SQS queue failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        });
+    }
+    let urls = urls.into_iter().map(|(q, u)| (q, u.url)).collect();
+    Ok(JobSink::Sqs(SqsSink::new(client, urls)))
+}
+
+/// An SQS client for a local server: region and credentials default to harmless values so a
+/// developer needs no AWS configuration.
+fn local_sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    let key = platform::config::optional("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "local".into());
+    let secret =
+        platform::config::optional("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "local".into());
+    let region = platform::config::optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into());
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(Credentials::new(key, secret, None, None, "local-stack"))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}

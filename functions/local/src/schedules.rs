@@ -1,0 +1,29 @@
+//! The local stack's scheduler: runs each scheduled job on its interval, as EventBridge
+//! Scheduler does in AWS, through the same `scheduled` crate the Lambda function runs.
+
+use scheduled::{Jobs, ScheduledJob};
+use std::time::Duration;
+
+/// How often each job runs locally (the same as template.yaml's schedules).
+pub fn interval(job: ScheduledJob) -> Duration {
+    match job {
+        ScheduledJob::OutboxRelay => Duration::from_secs(60),
+    }
+}
+
+/// Starts one timer per job.
+pub fn start(jobs: Jobs) {
+    for job in ScheduledJob::ALL {
+        let jobs = jobs.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval(job));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                if let Err(err) = jobs.run(job).await {
+                    tracing::warn!(job = job.name(), error = %platform::problem::error_chain(&err), "scheduled job failed");
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,42 @@
+//! The demo workspace the local stack seeds at every start (idempotently): slug `demo`, an API
+//! key from `LOCAL_API_KEY`, a WhatsApp channel for `LOCAL_WHATSAPP_PHONE_NUMBER_ID`, one agent
+//! with a microsite config, a few listings and the default follow-up rule.
+
+use sha2::{Digest, Sha256};
+use store::{Db, StoreError};
+
+/// Used when `LOCAL_API_KEY` is unset: a local-only demo value, printed at start-up.
+pub const DEFAULT_API_KEY: &str = "le_local_demo_key_change_me";
+/// Used when `LOCAL_WHATSAPP_PHONE_NUMBER_ID` is unset: the id in Meta's documentation examples,
+/// so the fixtures in `shared/fixtures/whatsapp` map to the demo workspace as they are.
+pub const DEFAULT_WHATSAPP_PHONE_NUMBER_ID: &str = "106540352242922";
+
+#[derive(Debug, Clone)]
+pub struct DemoSettings {
+    pub api_key: String,
+    pub whatsapp_phone_number_id: String,
+}
+
+impl DemoSettings {
+    pub fn from_env() -> Self {
+        Self {
+            api_key: platform::config::optional("LOCAL_API_KEY")
+                .unwrap_or_else(|| DEFAULT_API_KEY.to_owned()),
+            whatsapp_phone_number_id: platform::config::optional("LOCAL_WHATSAPP_PHONE_NUMBER_ID")
+                .unwrap_or_else(|| DEFAULT_WHATSAPP_PHONE_NUMBER_ID.to_owned()),
+        }
+    }
+}
+
+pub async fn seed(db: &Db, demo: &DemoSettings) -> Result<(), StoreError> {
+    let key_hash = Sha256::digest(demo.api_key.as_bytes()).to_vec();
+    let prefix: String = demo.api_key.chars().take(8).collect();
+    let client = db.client().await?;
+    client
+        .execute(
+            include_str!("seed.sql"),
+            &[&key_hash, &prefix, &demo.whatsapp_phone_number_id],
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Local job dispatch: a committed job reaches its consumer in-process within a second, through
+//! the same publisher and runner code Lambda uses.
+
+use domain::ids::{LeadId, WorkspaceId};
+use domain::jobs::{Job, Queue};
+use local::dispatch::{Consumers, start_in_process};
+use platform::jobs::{FnConsumer, JobFailed, Publisher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::testing::TestDb;
+
+#[tokio::test]
+async fn a_committed_job_reaches_its_consumer_in_process_within_a_second() {
+    let test = TestDb::new().await;
+    let seen: Arc<Mutex<Vec<Job>>> = Arc::default();
+    let recorder = seen.clone();
+    let consumer = FnConsumer(move |jobs: Vec<Job>| {
+        let recorder = recorder.clone();
+        async move {
+            let outcomes = jobs.iter().map(|_| Ok::<(), JobFailed>(())).collect();
+            recorder.lock().expect("lock").extend(jobs);
+            outcomes
+        }
+    });
+    let sink = start_in_process(Consumers::new().with(Queue::Scoring, Arc::new(consumer)));
+    let publisher = Publisher::new(test.db().clone(), sink);
+    let job = Job::score_lead(
+        WorkspaceId::from_uuid(uuid::Uuid::new_v4()),
+        LeadId::from_uuid(uuid::Uuid::new_v4()),
+        "test",
+    );
+
+    let mut client = test.client().await;
+    let tx = client.transaction().await.expect("begin");
+    let rows = store::outbox::enqueue(&*tx, std::slice::from_ref(&job))
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+    publisher.publish_committed(&rows).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while seen.lock().expect("lock").is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not consumed within a second"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(*seen.lock().expect("lock"), vec![job]);
+    let published: bool = client
+        .query_one("SELECT published_at IS NOT NULL FROM outbox", &[])
+        .await
+        .expect("read")
+        .get(0);
+    assert!(published, "the row is marked published");
+}

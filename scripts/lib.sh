@@ -1,0 +1,65 @@
+# Shared by scripts/local, scripts/test and scripts/lint: install what a fresh Debian machine
+# with only the Rust toolchain lacks, and nothing it already has.
+
+# Runs a command as root (directly when we are root, else through sudo).
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=""
+apt_install() {
+    if [ -z "$apt_updated" ]; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        apt_updated=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# PostgreSQL server binaries (initdb, pg_ctl): Debian's `postgresql` package when none are found.
+# Debian's package also starts a cluster on 5432; we never use it, so it is stopped again.
+ensure_postgres() {
+    if [ -n "${PG_BIN_DIR:-}" ] && [ -x "$PG_BIN_DIR/initdb" ]; then return; fi
+    if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then return; fi
+    if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then return; fi
+    echo "==> installing PostgreSQL from Debian's packages"
+    apt_install postgresql
+    if [ -d /run/systemd/system ]; then as_root systemctl disable --now postgresql >/dev/null 2>&1 || true; fi
+}
+
+# A private virtualenv (.tools/venv) for the Python tools the project uses; rebuilt from PyPI
+# when missing. Arguments: pip requirement specifiers.
+ensure_python_tools() {
+    if ! command -v python3 >/dev/null 2>&1; then
+        echo "==> installing Python 3"
+        apt_install python3 python3-venv
+    fi
+    local venv=.tools/venv
+    if [ ! -x "$venv/bin/pip" ]; then
+        rm -rf "$venv"
+        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+            echo "==> installing python3-venv"
+            apt_install python3-venv
+            python3 -m venv "$venv"
+        fi
+        "$venv/bin/pip" install -q --upgrade pip >/dev/null
+    fi
+    local missing=()
+    for requirement in "$@"; do
+        local name=${requirement%%[<>=\[]*}
+        "$venv/bin/pip" show -q "$name" >/dev/null 2>&1 || missing+=("$requirement")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "==> installing ${missing[*]} into $venv"
+        "$venv/bin/pip" install -q "${missing[@]}"
+    fi
+    export PATH="$PWD/$venv/bin:$PATH"
+}
+
+# A C compiler is needed by aws-lc-sys (TLS) and is part of any usable Rust install on Linux,
+# but check so the failure is readable.
+ensure_cc() {
+    if ! command -v cc >/dev/null 2>&1; then
+        echo "==> installing a C toolchain (needed by the TLS library)"
+        apt_install build-essential
+    fi
+}

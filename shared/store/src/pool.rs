@@ -1,0 +1,279 @@
+//! The pooled PostgreSQL client.
+//!
+//! A [`Db`] is built once per process (cold start) and shared by every request. Building it does
+//! not connect: the first query opens the first connection, so a cold start pays no TCP or TLS
+//! handshake before a request needs one. A Lambda instance handles one request at a time, so its
+//! pool holds one connection; the local stack uses more.
+//!
+//! TLS follows libpq's `sslmode` as tokio-postgres understands it: `disable` is plain TCP;
+//! `prefer` (the default) and `require` negotiate TLS with rustls. Like libpq's `require`, the
+//! server certificate is not verified unless `PGSSLROOTCERT` names a CA bundle, in which case
+//! the chain and host name are verified against it (RDS and Supabase publish their CA bundles;
+//! their certificates are not in the public web roots).
+
+use crate::StoreError;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::{fmt, str::FromStr, sync::Arc, time::Duration};
+use tokio_postgres::config::SslMode;
+
+/// How long a request may wait for a pooled connection before failing fast.
+const POOL_WAIT: Duration = Duration::from_secs(10);
+/// How long opening a new connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a database URL or TLS setting could not be used. Never contains the URL (it may carry a
+/// password).
+#[derive(Debug, thiserror::Error)]
+pub enum PoolSetupError {
+    #[error("is not a valid PostgreSQL connection URL: {0}")]
+    InvalidUrl(String),
+    #[error("pool size must be at least 1")]
+    InvalidPoolSize,
+    #[error("could not read the CA bundle named by PGSSLROOTCERT: {0}")]
+    RootCert(String),
+    #[error("could not build the connection pool: {0}")]
+    Build(String),
+}
+
+/// What a pool is built from.
+#[derive(Clone)]
+pub struct PoolSettings {
+    pub url: String,
+    pub max_size: usize,
+    /// A PEM file of CA certificates to verify the server against (`PGSSLROOTCERT`).
+    pub root_cert_path: Option<String>,
+}
+
+impl fmt::Debug for PoolSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolSettings")
+            .field("url", &"[redacted]")
+            .field("max_size", &self.max_size)
+            .field("root_cert_path", &self.root_cert_path)
+            .finish()
+    }
+}
+
+/// The shared, cheaply clonable database handle.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.pool.status();
+        f.debug_struct("Db")
+            .field("max_size", &status.max_size)
+            .field("size", &status.size)
+            .finish()
+    }
+}
+
+impl Db {
+    /// Builds the pool without connecting.
+    pub fn new(settings: &PoolSettings) -> Result<Self, PoolSetupError> {
+        if settings.max_size == 0 {
+            return Err(PoolSetupError::InvalidPoolSize);
+        }
+        let mut config = parse_url(&settings.url)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let manager_config = ManagerConfig {
+            // A pooled connection is checked with a cheap flag, not a round trip: every round
+            // trip counts on the hot path, and a broken connection surfaces as a transient error.
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = if config.get_ssl_mode() == SslMode::Disable {
+            Manager::from_config(config, tokio_postgres::NoTls, manager_config)
+        } else {
+            let tls = tls_connector(settings.root_cert_path.as_deref())?;
+            Manager::from_config(config, tls, manager_config)
+        };
+        let pool = Pool::builder(manager)
+            .max_size(settings.max_size)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| PoolSetupError::Build(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    /// A connection from the pool.
+    pub async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// A real round trip to the database, for health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+}
+
+/// Parses a connection URL, reporting only what is wrong with it, never the URL itself.
+pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, PoolSetupError> {
+    tokio_postgres::Config::from_str(url).map_err(|e| {
+        // tokio-postgres' messages name the bad option, not its value.
+        PoolSetupError::InvalidUrl(e.to_string())
+    })
+}
+
+/// Opens one connection outside any pool (migrations, test administration).
+pub async fn connect_once(
+    url: &str,
+    root_cert_path: Option<&str>,
+) -> Result<tokio_postgres::Client, StoreError> {
+    let config = parse_url(url).map_err(|e| StoreError::Decode {
+        context: "database url",
+        source: Box::new(e),
+    })?;
+    let client = if config.get_ssl_mode() == SslMode::Disable {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client
+    } else {
+        let tls = tls_connector(root_cert_path).map_err(|e| StoreError::Decode {
+            context: "tls settings",
+            source: Box::new(e),
+        })?;
+        let (client, connection) = config.connect(tls).await?;
+        tokio::spawn(connection);
+        client
+    };
+    Ok(client)
+}
+
+fn tls_connector(
+    root_cert_path: Option<&str>,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, PoolSetupError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| PoolSetupError::Build(e.to_string()))?;
+    let config = match root_cert_path {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| PoolSetupError::RootCert(e.to_string()))?;
+            let mut roots = RootCertStore::empty();
+            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+                let cert = cert.map_err(|e| PoolSetupError::RootCert(e.to_string()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| PoolSetupError::RootCert(e.to_string()))?;
+            }
+            if roots.is_empty() {
+                return Err(PoolSetupError::RootCert(
+                    "the file holds no PEM certificate".into(),
+                ));
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+            .with_no_client_auth(),
+    };
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// libpq's `sslmode=require` semantics: the connection is encrypted and the handshake signature
+/// is checked, but the certificate chain is not verified (no CA bundle was given).
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_url_is_rejected_without_echoing_it() {
+        let err = parse_url("postgres://user:hunter2@host:notaport/db").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn settings_debug_hides_the_url() {
+        let settings = PoolSettings {
+            url: "postgres://u:hunter2@h/db".into(),
+            max_size: 1,
+            root_cert_path: None,
+        };
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn building_a_pool_does_not_connect() {
+        // Port 1 is never a PostgreSQL server: building must still succeed.
+        let settings = PoolSettings {
+            url: "postgres://nobody@127.0.0.1:1/none?sslmode=require".into(),
+            max_size: 1,
+            root_cert_path: None,
+        };
+        let db = Db::new(&settings).expect("a pool builds without a server");
+        assert!(db.ping().await.is_err(), "no server answers on port 1");
+    }
+
+    #[test]
+    fn a_zero_pool_size_is_refused() {
+        let settings = PoolSettings {
+            url: "postgres://u@h/db".into(),
+            max_size: 0,
+            root_cert_path: None,
+        };
+        assert!(matches!(
+            Db::new(&settings),
+            Err(PoolSetupError::InvalidPoolSize)
+        ));
+    }
+}

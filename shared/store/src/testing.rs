@@ -1,0 +1,244 @@
+//! Test databases: a migrated template, and one fresh database per test cloned from it.
+//!
+//! With `DATABASE_URL` set, tests use that server (its user must be allowed to create
+//! databases). Without it, the harness starts a throwaway cluster of its own in the system's
+//! temporary folder (`$LEAD_ENGINE_TEST_PGDATA` overrides where), shared by every test process of
+//! the run through a file lock; the test command stops and deletes it afterwards.
+//!
+//! The schema is migrated once into a template database named after the migrations' fingerprint;
+//! each [`TestDb`] is `CREATE DATABASE … TEMPLATE …` (a file copy, milliseconds) and is dropped
+//! when the value is dropped, so tests run in parallel without sharing state.
+
+use crate::cluster::Cluster;
+use crate::{Db, PoolSettings, migrate};
+use std::fs::File;
+use std::path::PathBuf;
+use tokio::sync::OnceCell;
+
+/// Where the harness keeps its throwaway cluster unless `LEAD_ENGINE_TEST_PGDATA` says otherwise.
+pub fn default_test_cluster_dir() -> PathBuf {
+    std::env::var_os("LEAD_ENGINE_TEST_PGDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("lead-engine-test-cluster"))
+}
+
+/// The server every test of this process uses, and its migrated template. Computed once per
+/// process; only strings are kept, because each test runs on its own tokio runtime.
+#[derive(Debug, Clone)]
+struct Server {
+    /// URL of a maintenance database (`postgres`) on the server.
+    admin_url: String,
+    template: String,
+}
+
+static SERVER: OnceCell<Server> = OnceCell::const_new();
+
+async fn server() -> &'static Server {
+    SERVER
+        .get_or_init(|| async {
+            let admin_url = match std::env::var("DATABASE_URL") {
+                Ok(url) if !url.trim().is_empty() => url,
+                _ => start_throwaway_cluster(),
+            };
+            let template = ensure_template(&admin_url).await;
+            Server {
+                admin_url,
+                template,
+            }
+        })
+        .await
+}
+
+fn start_throwaway_cluster() -> String {
+    let dir = default_test_cluster_dir();
+    // Several test binaries start at once; one of them creates and starts the cluster while the
+    // others wait on the lock, then find it running.
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).expect("create the test cluster's parent folder");
+    }
+    let lock_path = dir.with_extension("lock");
+    let lock = File::create(&lock_path).expect("create the test cluster's lock file");
+    lock.lock().expect("lock the test cluster's lock file");
+    let cluster = Cluster::new(&dir).expect("PostgreSQL server binaries are installed");
+    let running = cluster
+        .ensure_running()
+        .unwrap_or_else(|e| panic!("start the test cluster in {}: {e}", dir.display()));
+    drop(lock);
+    running.url("postgres")
+}
+
+/// Builds the template database for the current migrations if no test process has yet. A
+/// PostgreSQL advisory lock serialises test processes; the template is migrated under a
+/// temporary name and renamed, so a failed migration never leaves a half-built template.
+async fn ensure_template(admin_url: &str) -> String {
+    let template = format!("lead_engine_tpl_{}", migrate::fingerprint());
+    let admin = crate::pool::connect_once(admin_url, None)
+        .await
+        .expect("connect to the test server's maintenance database");
+    admin
+        .execute("SELECT pg_advisory_lock(4242001)", &[])
+        .await
+        .expect("take the template lock");
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&template])
+        .await
+        .expect("look up the template");
+    if exists.is_none() {
+        let building = format!("{template}_building");
+        // One statement per call: CREATE/DROP DATABASE refuse to run in the implicit
+        // transaction of a multi-statement query.
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"),
+            format!("CREATE DATABASE {building}"),
+        ] {
+            admin
+                .batch_execute(&statement)
+                .await
+                .expect("create the template database");
+        }
+        let mut client = crate::pool::connect_once(&database_url(admin_url, &building), None)
+            .await
+            .expect("connect to the template database");
+        migrate::run_on(&mut client)
+            .await
+            .expect("migrations apply to an empty database");
+        drop(client);
+        for statement in [
+            format!("ALTER DATABASE {building} RENAME TO {template}"),
+            format!("ALTER DATABASE {template} WITH IS_TEMPLATE true"),
+        ] {
+            admin
+                .batch_execute(&statement)
+                .await
+                .expect("publish the template database");
+        }
+    }
+    admin
+        .execute("SELECT pg_advisory_unlock(4242001)", &[])
+        .await
+        .expect("release the template lock");
+    template
+}
+
+/// `url` with its database name replaced.
+pub fn database_url(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let prefix = match base.rfind('/') {
+        // The last '/' after the scheme's "//" starts the database name.
+        Some(i) if i > base.find("//").map_or(0, |j| j + 1) => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{prefix}/{database}?{query}"),
+        None => format!("{prefix}/{database}"),
+    }
+}
+
+/// A database of one's own, cloned from the migrated template, dropped on drop.
+#[derive(Debug)]
+pub struct TestDb {
+    name: String,
+    url: String,
+    admin_url: String,
+    db: Db,
+}
+
+impl TestDb {
+    /// A fresh, migrated database with a small pool.
+    pub async fn new() -> Self {
+        Self::with_pool_size(8).await
+    }
+
+    pub async fn with_pool_size(max_size: usize) -> Self {
+        let server = server().await;
+        let name = format!("lead_engine_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = crate::pool::connect_once(&server.admin_url, None)
+            .await
+            .expect("connect to the test server");
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE {}",
+                server.template
+            ))
+            .await
+            .expect("clone the template database");
+        let url = database_url(&server.admin_url, &name);
+        let db = Db::new(&PoolSettings {
+            url: url.clone(),
+            max_size,
+            root_cert_path: None,
+        })
+        .expect("build a pool for the test database");
+        Self {
+            name,
+            url,
+            admin_url: server.admin_url.clone(),
+            db,
+        }
+    }
+
+    /// The pooled handle, as the functions get it.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// This database's connection URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A one-off client, for arranging and asserting with plain SQL.
+    pub async fn client(&self) -> deadpool_postgres::Object {
+        self.db
+            .client()
+            .await
+            .expect("a connection to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin_url = self.admin_url.clone();
+        // Drop cannot await, and the test's runtime may be shutting down: drop the database from
+        // a thread with a runtime of its own. WITH (FORCE) ends the pool's connections.
+        let dropper = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to drop the test database");
+            runtime.block_on(async move {
+                if let Ok(admin) = crate::pool::connect_once(&admin_url, None).await {
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_url;
+
+    #[test]
+    fn database_url_swaps_only_the_database_name() {
+        let cases = [
+            ("postgres://u@h:5/postgres", "x", "postgres://u@h:5/x"),
+            (
+                "postgres://u@h:5/postgres?sslmode=disable",
+                "x",
+                "postgres://u@h:5/x?sslmode=disable",
+            ),
+            ("postgres://u@h:5", "x", "postgres://u@h:5/x"),
+        ];
+        for (url, db, want) in cases {
+            assert_eq!(database_url(url, db), want, "case {url}");
+        }
+    }
+}
