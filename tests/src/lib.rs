@@ -2,5 +2,11 @@
 //!
 //! - [`moto`]: a real SQS-compatible server (moto's, from PyPI) on a free loopback port, one per
 //!   test, stopped when dropped.
+//! - [`fixtures`]: arranging tenants (workspace, API key, WhatsApp channel, agent) with plain SQL.
+//! - [`web_agent`]: a `TestApp` for the web-agent webhook.
+//! - [`whatsapp`]: a `TestApp` for the WhatsApp webhook.
 
+pub mod fixtures;
 pub mod moto;
+pub mod web_agent;
+pub mod whatsapp;

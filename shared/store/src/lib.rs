@@ -14,10 +14,14 @@
 //! - [`testing`] (feature `test-util`): a migrated template database and one cloned database per
 //!   test.
 
+pub mod api_keys;
 pub mod error;
 pub mod migrate;
 pub mod outbox;
 pub mod pool;
+pub mod scoring;
+pub mod web_agent;
+pub mod whatsapp;
 
 #[cfg(feature = "cluster")]
 pub mod cluster;
