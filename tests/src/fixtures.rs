@@ -1,1 +1,73 @@
-//! (being written)
+//! Arranging tenants for end-to-end tests with plain SQL: a workspace on a plan, an API key,
+//! a WhatsApp channel and an agent, each unique per call so tests never collide.
+
+use sha2::{Digest, Sha256};
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+/// Everything a test needs to act as one customer of Lead Engine.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub workspace_id: Uuid,
+    pub slug: String,
+    /// The plaintext API key (only its SHA-256 is stored).
+    pub api_key: String,
+    /// The workspace's WhatsApp `metadata.phone_number_id`.
+    pub phone_number_id: String,
+    pub agent_id: Uuid,
+    pub plan_conversation_limit: i32,
+}
+
+/// A workspace in region `IN` on a plan allowing 100 conversations a month.
+pub async fn tenant(client: &Client) -> Tenant {
+    tenant_with(client, "IN", 100).await
+}
+
+pub async fn tenant_with(client: &Client, region: &str, conversation_limit: i32) -> Tenant {
+    let tag = Uuid::new_v4().simple().to_string();
+    let slug = format!("ws-{}", &tag[..12]);
+    let api_key = format!("le_test_{tag}");
+    let phone_number_id = format!("1{}", &Uuid::new_v4().as_u128().to_string()[..14]);
+    let key_hash = Sha256::digest(api_key.as_bytes()).to_vec();
+    let row = client
+        .query_one(
+            "WITH plan AS (
+                 INSERT INTO pricing_plans (code, name, conversation_limit)
+                 VALUES ('p_' || replace($1, '-', '_'), 'Test plan', $5) RETURNING id
+             ), ws AS (
+                 INSERT INTO workspaces (slug, name, default_region, plan_id)
+                 SELECT $1, 'Test workspace', $2, id FROM plan RETURNING id
+             ), key AS (
+                 INSERT INTO api_keys (workspace_id, key_sha256, prefix, label)
+                 SELECT id, $3, 'le_test_', 'test' FROM ws
+             ), channel AS (
+                 INSERT INTO whatsapp_channels (workspace_id, phone_number_id, display_phone_number)
+                 SELECT id, $4, '+91 98000 00000' FROM ws
+             ), agent AS (
+                 INSERT INTO agents (workspace_id, name) SELECT id, 'Test Agent' FROM ws RETURNING id
+             )
+             SELECT ws.id, agent.id FROM ws, agent",
+            &[&slug, &region, &key_hash, &phone_number_id, &conversation_limit],
+        )
+        .await
+        .expect("arrange a tenant");
+    Tenant {
+        workspace_id: row.get(0),
+        slug,
+        api_key,
+        phone_number_id,
+        agent_id: row.get(1),
+        plan_conversation_limit: conversation_limit,
+    }
+}
+
+/// Revokes a tenant's API key.
+pub async fn revoke_api_key(client: &Client, tenant: &Tenant) {
+    client
+        .execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE workspace_id = $1",
+            &[&tenant.workspace_id],
+        )
+        .await
+        .expect("revoke the key");
+}
