@@ -16,6 +16,7 @@
 //! - [`stage`]: the stage machine and its reason codes.
 //! - [`signature`]: webhook signature verification (Meta `X-Hub-Signature-256`, `Stripe-Signature`).
 //! - [`whatsapp`]: Meta WhatsApp Cloud API webhook payloads parsed into typed messages/statuses.
+//! - [`web_agent`]: the web-agent webhook body parsed into typed values or field errors.
 //! - [`jobs`]: the versioned SQS job messages shared by producers and consumers.
 
 pub mod consent;
@@ -29,4 +30,5 @@ pub mod secret;
 pub mod signature;
 pub mod stage;
 pub mod validation;
+pub mod web_agent;
 pub mod whatsapp;
