@@ -1,10 +1,13 @@
 //! `cargo run -p local` serves the whole stack; `cargo run -p local -- migrate` applies
 //! migrations to `DATABASE_URL` (or to the private cluster when it is unset) and exits.
 
+use domain::jobs::Queue;
 use local::{database, dispatch, routes, schedules, seed, server};
+use platform::clock::Clock;
 use platform::jobs::{Publisher, RelaySettings};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The local stack's pool: several requests and background jobs at once.
 const LOCAL_POOL_SIZE: usize = 8;
@@ -79,8 +82,14 @@ async fn serve_on(database: &database::LocalDatabase, port: u16) -> Result<(), S
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| format!("listening on {address}: {e} (set PORT to use another port)"))?;
-    // Consumers register here, one line each, as their functions land.
-    let consumers = dispatch::Consumers::new();
+    // Consumers register here, one line each.
+    let consumers = dispatch::Consumers::new().with(
+        Queue::Scoring,
+        Arc::new(score_lead::ScoreLead {
+            db: db.clone(),
+            clock: Clock::System,
+        }),
+    );
     let sink = match platform::config::optional("SQS_ENDPOINT_URL") {
         Some(endpoint) => dispatch::start_sqs(&endpoint, consumers)
             .await
@@ -89,8 +98,10 @@ async fn serve_on(database: &database::LocalDatabase, port: u16) -> Result<(), S
     };
     let publisher = Publisher::new(db.clone(), sink);
     schedules::start(scheduled::Jobs {
+        db: db.clone(),
         publisher: publisher.clone(),
         relay: RelaySettings::default(),
+        clock: Clock::System,
     });
     let router = routes::router(routes::App { db, publisher });
     announce(address, database, &demo);

@@ -8,6 +8,7 @@ use std::time::Duration;
 pub fn interval(job: ScheduledJob) -> Duration {
     match job {
         ScheduledJob::OutboxRelay => Duration::from_secs(60),
+        ScheduledJob::ColdLeads => Duration::from_secs(24 * 3600),
     }
 }
 

@@ -4,10 +4,16 @@
 //!
 //! Jobs and their schedules (template.yaml):
 //! - `outbox_relay` (every minute): publishes outbox rows their producer could not publish.
+//! - `cold_leads` (daily): moves `In Sequence` leads silent for more than 30 days to `Cold`.
 
+use platform::clock::Clock;
 use platform::jobs::{Publisher, RelaySettings};
 use serde::Deserialize;
-use store::StoreError;
+use store::{Db, StoreError};
+
+/// Leads moved to `Cold` per call of the rule; the job repeats until none are left, so a backlog
+/// is worked off in bounded statements.
+pub const COLD_LEADS_BATCH: i32 = 1_000;
 
 /// The invocation payload.
 #[derive(Debug, Deserialize)]
@@ -20,14 +26,16 @@ pub struct ScheduledInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScheduledJob {
     OutboxRelay,
+    ColdLeads,
 }
 
 impl ScheduledJob {
-    pub const ALL: [ScheduledJob; 1] = [ScheduledJob::OutboxRelay];
+    pub const ALL: [ScheduledJob; 2] = [ScheduledJob::OutboxRelay, ScheduledJob::ColdLeads];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::OutboxRelay => "outbox_relay",
+            Self::ColdLeads => "cold_leads",
         }
     }
 
@@ -50,8 +58,10 @@ pub enum ScheduledError {
 /// What a job needs; built once per cold start.
 #[derive(Debug, Clone)]
 pub struct Jobs {
+    pub db: Db,
     pub publisher: Publisher,
     pub relay: RelaySettings,
+    pub clock: Clock,
 }
 
 impl Jobs {
@@ -60,6 +70,19 @@ impl Jobs {
         let report = match job {
             ScheduledJob::OutboxRelay => {
                 serde_json::to_value(self.publisher.relay(self.relay).await?)
+            }
+            ScheduledJob::ColdLeads => {
+                let now = self.clock.now();
+                let mut moved = 0;
+                loop {
+                    let batch =
+                        store::scoring::mark_cold_leads(&self.db, now, COLD_LEADS_BATCH).await?;
+                    moved += batch;
+                    if batch < COLD_LEADS_BATCH as u64 {
+                        break;
+                    }
+                }
+                Ok(serde_json::json!({ "moved_to_cold": moved }))
             }
         };
         let report = report.unwrap_or_default();

@@ -1,6 +1,7 @@
 //! Bootstrap only: config, tracing and the pool once per cold start, then the runtime loop.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use platform::clock::Clock;
 use platform::jobs::{JobSink, Publisher, RelaySettings, SqsSink};
 use scheduled::{Jobs, ScheduledInput};
 
@@ -10,8 +11,10 @@ async fn main() -> Result<(), Error> {
     let db = platform::config::database_from_env()?;
     let sink = JobSink::Sqs(SqsSink::from_env().await?);
     let jobs = Jobs {
-        publisher: Publisher::new(db, sink),
+        publisher: Publisher::new(db.clone(), sink),
+        db,
         relay: RelaySettings::default(),
+        clock: Clock::System,
     };
     let jobs = &jobs;
     lambda_runtime::run(service_fn(

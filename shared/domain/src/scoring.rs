@@ -103,6 +103,85 @@ pub struct Readiness {
     pub financing_ready: bool,
 }
 
+impl Readiness {
+    /// Reads readiness facts from a lead's `unified_context`: the chat agents and the WhatsApp
+    /// flow store what they collected there, either at the top level, under `readiness`, or under
+    /// a channel's object (`web`, `whatsapp`, `web.metadata`, …). The first non-empty value of a
+    /// fact wins; a missing fact is "not known", never an error.
+    pub fn from_unified_context(context: &serde_json::Value) -> Readiness {
+        let mut objects = Vec::new();
+        collect_objects(context, 0, &mut objects);
+        let find = |keys: &[&str]| {
+            objects.iter().find_map(|object| {
+                keys.iter()
+                    .filter_map(|key| object.get(*key))
+                    .find(|value| is_present(value))
+            })
+        };
+        let timeline = find(&[
+            "timeline",
+            "move_in",
+            "purchase_timeline",
+            "buying_timeline",
+        ])
+        .and_then(|v| v.as_str())
+        .map(Timeline::parse);
+        let financing_ready = find(&[
+            "financing_ready",
+            "financing",
+            "loan_approved",
+            "pre_approved",
+        ])
+        .is_some_and(|v| match v {
+            serde_json::Value::Bool(b) => *b,
+            serde_json::Value::String(s) => matches!(
+                s.trim().to_lowercase().as_str(),
+                "yes" | "ready" | "approved" | "pre-approved" | "pre_approved" | "cash" | "true"
+            ),
+            _ => false,
+        });
+        Readiness {
+            budget_known: find(&["budget", "budget_range", "price_range", "max_budget"]).is_some(),
+            location_or_property_type_known: find(&[
+                "location",
+                "preferred_location",
+                "locality",
+                "area",
+                "property_type",
+            ])
+            .is_some(),
+            timeline,
+            financing_ready,
+        }
+    }
+}
+
+/// The object itself and its object children, two levels deep, outermost first.
+fn collect_objects<'a>(
+    value: &'a serde_json::Value,
+    depth: usize,
+    out: &mut Vec<&'a serde_json::Map<String, serde_json::Value>>,
+) {
+    if let serde_json::Value::Object(map) = value {
+        out.push(map);
+        if depth < 2 {
+            for child in map.values() {
+                collect_objects(child, depth + 1, out);
+            }
+        }
+    }
+}
+
+fn is_present(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Null => false,
+        serde_json::Value::String(s) => !s.trim().is_empty(),
+        serde_json::Value::Array(a) => !a.is_empty(),
+        serde_json::Value::Object(o) => !o.is_empty(),
+        _ => true,
+    }
+}
+
 /// When the lead wants to move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -1064,6 +1143,39 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn readiness_is_read_from_any_level_of_the_unified_context() {
+        let cases = [
+            (serde_json::json!({}), Readiness::default(), "nothing known"),
+            (
+                serde_json::json!({"readiness": {"budget": "80L", "timeline": "ASAP"}}),
+                Readiness {
+                    budget_known: true,
+                    timeline: Some(Timeline::Asap),
+                    ..Readiness::default()
+                },
+                "a readiness object",
+            ),
+            (
+                serde_json::json!({"web": {"metadata": {"property_type": "2BHK", "financing": "pre-approved"}}}),
+                Readiness {
+                    location_or_property_type_known: true,
+                    financing_ready: true,
+                    ..Readiness::default()
+                },
+                "nested under a channel's metadata",
+            ),
+            (
+                serde_json::json!({"web": {"budget": "", "location": null, "financing": "no"}}),
+                Readiness::default(),
+                "empty and negative values are not facts",
+            ),
+        ];
+        for (context, want, why) in cases {
+            assert_eq!(Readiness::from_unified_context(&context), want, "{why}");
         }
     }
 }

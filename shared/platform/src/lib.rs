@@ -1,6 +1,7 @@
 //! Lead Engine's Lambda glue: what every function does the same way around its use case.
 //!
 //! Modules and what each owns:
+//! - [`clock`]: the injected clock ("now" is a dependency, so tests control time).
 //! - [`config`]: reading the environment, with errors that name the variable; secrets wrapped.
 //! - [`telemetry`]: JSON tracing for CloudWatch, with the Lambda request id on every line.
 //! - [`problem`]: [`ApiError`], the HTTP layer's one error type, and its single mapping to
@@ -8,6 +9,7 @@
 //! - [`jobs`]: publishing outbox rows (SQS or in-process), the relay, and the SQS batch runner.
 //! - [`http`]: request bodies (size limit before parsing, content type, JSON) and JSON responses.
 
+pub mod clock;
 pub mod config;
 pub mod http;
 pub mod jobs;

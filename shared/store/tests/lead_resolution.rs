@@ -6,13 +6,20 @@ use tokio_postgres::Client;
 
 async fn workspace(client: &Client, slug: &str) -> uuid::Uuid {
     client
-        .query_one("INSERT INTO workspaces (slug, name) VALUES ($1, 'T') RETURNING id", &[&slug])
+        .query_one(
+            "INSERT INTO workspaces (slug, name) VALUES ($1, 'T') RETURNING id",
+            &[&slug],
+        )
         .await
         .expect("arrange a workspace")
         .get(0)
 }
 
-async fn resolve(client: &Client, ws: uuid::Uuid, identities: serde_json::Value) -> (uuid::Uuid, bool, Vec<uuid::Uuid>) {
+async fn resolve(
+    client: &Client,
+    ws: uuid::Uuid,
+    identities: serde_json::Value,
+) -> (uuid::Uuid, bool, Vec<uuid::Uuid>) {
     let row = client
         .query_one(
             "SELECT lead_id, created, conflicting_lead_ids FROM resolve_lead($1, $2, 'web', now())",
@@ -29,7 +36,12 @@ async fn a_known_identity_finds_its_lead_and_new_identities_attach_to_it() {
     let client = test.client().await;
     let ws = workspace(&client, "attach").await;
 
-    let (first, created, _) = resolve(&client, ws, serde_json::json!([{"kind": "web_session", "value": "s1"}])).await;
+    let (first, created, _) = resolve(
+        &client,
+        ws,
+        serde_json::json!([{"kind": "web_session", "value": "s1"}]),
+    )
+    .await;
     let (second, created_again, conflicts) = resolve(
         &client,
         ws,
@@ -41,11 +53,17 @@ async fn a_known_identity_finds_its_lead_and_new_identities_attach_to_it() {
     assert_eq!(first, second, "the session's lead is found");
     assert!(conflicts.is_empty());
     let identities: i64 = client
-        .query_one("SELECT count(*) FROM lead_identities WHERE lead_id = $1", &[&first])
+        .query_one(
+            "SELECT count(*) FROM lead_identities WHERE lead_id = $1",
+            &[&first],
+        )
         .await
         .expect("count")
         .get(0);
-    assert_eq!(identities, 2, "the email is now an identity of the same lead");
+    assert_eq!(
+        identities, 2,
+        "the email is now an identity of the same lead"
+    );
 }
 
 #[tokio::test]
@@ -53,8 +71,18 @@ async fn identities_of_two_leads_keep_the_strongest_and_record_the_conflict() {
     let test = TestDb::new().await;
     let client = test.client().await;
     let ws = workspace(&client, "conflict").await;
-    let (by_email, _, _) = resolve(&client, ws, serde_json::json!([{"kind": "email", "value": "a@b.co"}])).await;
-    let (by_phone, _, _) = resolve(&client, ws, serde_json::json!([{"kind": "phone", "value": "+919876543210"}])).await;
+    let (by_email, _, _) = resolve(
+        &client,
+        ws,
+        serde_json::json!([{"kind": "email", "value": "a@b.co"}]),
+    )
+    .await;
+    let (by_phone, _, _) = resolve(
+        &client,
+        ws,
+        serde_json::json!([{"kind": "phone", "value": "+919876543210"}]),
+    )
+    .await;
 
     let (kept, created, conflicts) = resolve(
         &client,
@@ -75,7 +103,10 @@ async fn identities_of_two_leads_keep_the_strongest_and_record_the_conflict() {
         .expect("one conflict row")
         .get(0);
     assert_eq!(audit["kinds"], serde_json::json!(["email"]));
-    assert!(!audit.to_string().contains("a@b.co"), "no personal data in the audit row");
+    assert!(
+        !audit.to_string().contains("a@b.co"),
+        "no personal data in the audit row"
+    );
 }
 
 #[tokio::test]
@@ -88,8 +119,12 @@ async fn fifty_concurrent_deliveries_for_one_person_make_exactly_one_lead() {
         // Different mixes of the same person's identities, all arriving at once.
         let identities = match i % 3 {
             0 => serde_json::json!([{"kind": "phone", "value": "+919876543210"}]),
-            1 => serde_json::json!([{"kind": "phone", "value": "+919876543210"}, {"kind": "email", "value": "p@x.co"}]),
-            _ => serde_json::json!([{"kind": "email", "value": "p@x.co"}, {"kind": "phone", "value": "+919876543210"}, {"kind": "web_session", "value": format!("s{i}")}]),
+            1 => {
+                serde_json::json!([{"kind": "phone", "value": "+919876543210"}, {"kind": "email", "value": "p@x.co"}])
+            }
+            _ => {
+                serde_json::json!([{"kind": "email", "value": "p@x.co"}, {"kind": "phone", "value": "+919876543210"}, {"kind": "web_session", "value": format!("s{i}")}])
+            }
         };
         tasks.push(tokio::spawn(async move {
             let client = db.client().await.expect("a connection");
@@ -110,11 +145,18 @@ async fn fifty_concurrent_deliveries_for_one_person_make_exactly_one_lead() {
     ids.dedup();
 
     let client = test.client().await;
-    let leads: i64 = client.query_one("SELECT count(*) FROM leads", &[]).await.expect("count").get(0);
+    let leads: i64 = client
+        .query_one("SELECT count(*) FROM leads", &[])
+        .await
+        .expect("count")
+        .get(0);
     assert_eq!(leads, 1, "one lead for one person");
     assert_eq!(ids.len(), 1, "every delivery got the same lead");
     let per_kind: Vec<(String, i64)> = client
-        .query("SELECT kind, count(*) FROM lead_identities GROUP BY kind ORDER BY kind", &[])
+        .query(
+            "SELECT kind, count(*) FROM lead_identities GROUP BY kind ORDER BY kind",
+            &[],
+        )
         .await
         .expect("count identities")
         .iter()
@@ -122,7 +164,11 @@ async fn fifty_concurrent_deliveries_for_one_person_make_exactly_one_lead() {
         .collect();
     assert_eq!(
         per_kind,
-        vec![("email".into(), 1), ("phone".into(), 1), ("web_session".into(), 16)],
+        vec![
+            ("email".into(), 1),
+            ("phone".into(), 1),
+            ("web_session".into(), 16)
+        ],
         "one identity per kind and value"
     );
 }
@@ -153,22 +199,40 @@ async fn usage_counts_per_calendar_month_against_the_plan_limit() {
         )
         .await
         .expect("arrange");
-    let ws: uuid::Uuid = client.query_one("SELECT id FROM workspaces", &[]).await.expect("ws").get(0);
+    let ws: uuid::Uuid = client
+        .query_one("SELECT id FROM workspaces", &[])
+        .await
+        .expect("ws")
+        .get(0);
 
     let mut last = (0, 0, None);
     for _ in 0..3 {
         let row = client
-            .query_one("SELECT * FROM add_usage($1, '2026-11-21T10:00:00Z', 1, 2)", &[&ws])
+            .query_one(
+                "SELECT * FROM add_usage($1, '2026-11-21T10:00:00Z', 1, 2)",
+                &[&ws],
+            )
             .await
             .expect("add_usage");
-        last = (row.get::<_, i32>(0), row.get::<_, i32>(1), row.get::<_, Option<i32>>(2));
+        last = (
+            row.get::<_, i32>(0),
+            row.get::<_, i32>(1),
+            row.get::<_, Option<i32>>(2),
+        );
     }
     let next_month = client
-        .query_one("SELECT conversations FROM add_usage($1, '2026-12-01T00:00:00Z', 1, 0)", &[&ws])
+        .query_one(
+            "SELECT conversations FROM add_usage($1, '2026-12-01T00:00:00Z', 1, 0)",
+            &[&ws],
+        )
         .await
         .expect("add_usage")
         .get::<_, i32>(0);
 
-    assert_eq!(last, (3, 6, Some(2)), "three conversations, six messages, limit two");
+    assert_eq!(
+        last,
+        (3, 6, Some(2)),
+        "three conversations, six messages, limit two"
+    );
     assert_eq!(next_month, 1, "a new month starts from zero");
 }
