@@ -54,3 +54,47 @@ async fn a_committed_job_reaches_its_consumer_in_process_within_a_second() {
         .get(0);
     assert!(published, "the row is marked published");
 }
+
+#[tokio::test]
+async fn with_an_sqs_endpoint_jobs_go_through_real_queues_to_the_same_consumer() {
+    let test = TestDb::new().await;
+    let moto = lead_engine_tests::moto::MotoServer::start().await;
+    let seen: Arc<Mutex<Vec<Job>>> = Arc::default();
+    let recorder = seen.clone();
+    let consumer = FnConsumer(move |jobs: Vec<Job>| {
+        let recorder = recorder.clone();
+        async move {
+            let outcomes = jobs.iter().map(|_| Ok::<(), JobFailed>(())).collect();
+            recorder.lock().expect("lock").extend(jobs);
+            outcomes
+        }
+    });
+    let sink = local::dispatch::start_sqs(
+        &moto.endpoint,
+        Consumers::new().with(Queue::Scoring, Arc::new(consumer)),
+    )
+    .await
+    .expect("queues are created on the SQS endpoint");
+    let publisher = Publisher::new(test.db().clone(), sink);
+    let job = Job::score_lead(
+        WorkspaceId::from_uuid(uuid::Uuid::new_v4()),
+        LeadId::from_uuid(uuid::Uuid::new_v4()),
+        "test",
+    );
+
+    let client = test.client().await;
+    let rows = store::outbox::enqueue(&**client, std::slice::from_ref(&job))
+        .await
+        .expect("enqueue");
+    publisher.publish_committed(&rows).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while seen.lock().expect("lock").is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not consumed through SQS within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(*seen.lock().expect("lock"), vec![job]);
+}
