@@ -154,6 +154,15 @@ impl Cluster {
         }
         fs::create_dir_all(&self.data_dir)?;
         if self.run_as_postgres {
+            // The server's user must be able to enter the folder that holds the data folder and
+            // the log file; a private (0700) parent, as mktemp makes, would lock it out.
+            if let Some(parent) = self.data_dir.parent() {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = fs::metadata(parent)?.permissions().mode();
+                if mode & 0o005 != 0o005 {
+                    fs::set_permissions(parent, fs::Permissions::from_mode(mode | 0o755))?;
+                }
+            }
             self.chown_to_postgres(&self.data_dir)?;
             // The log file lives beside the data folder and must be writable by the server.
             fs::write(&self.log_file, b"")?;
