@@ -41,7 +41,10 @@ fn main() {
     measure("intent::detect (Spanish, 90 chars)", || {
         black_box(domain::intent::detect(black_box(message)));
     });
-    let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).single().expect("a valid instant");
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+        .single()
+        .expect("a valid instant");
     let facts = LeadFacts {
         customer_messages: 7,
         substantive_messages: 3,
