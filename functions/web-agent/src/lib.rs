@@ -1,1 +1,136 @@
-//! (being written)
+//! The web-agent webhook: `POST /webhooks/web-agent` (DESIGN.md section 3).
+//!
+//! A website chat agent's server posts contact details, session events and messages. This crate
+//! is the HTTP adapter around the use case and holds no domain rule:
+//! - the body's size is checked before anything reads it (413);
+//! - the `Authorization: Bearer <api key>` is looked up by its SHA-256 (`store::api_keys`, one
+//!   round trip); missing, unknown or revoked is 401, and the key's workspace scopes the rest;
+//! - the body is read as JSON (415, 400) and parsed into typed values in the workspace's phone
+//!   region (`domain::web_agent`, 422 naming every bad field);
+//! - the whole write is one statement (`store::web_agent`, the second and last round trip);
+//! - the `score_lead` job it wrote to the outbox is published after commit (a failed publish is
+//!   left to the outbox relay and never fails the request).
+//!
+//! Logs carry ids (request, workspace, key prefix, lead, session, message), never the contact
+//! details or the message.
+
+use domain::web_agent::WebAgentCommand;
+use lambda_http::{Body, Request, Response};
+use platform::ApiError;
+use platform::http::{json_body, json_response, raw_body, request_id, respond};
+use platform::jobs::Publisher;
+use serde::Serialize;
+use store::Db;
+use store::api_keys::{self, AuthenticatedKey};
+use store::web_agent::{self, IngestOutcome, Ingested, Usage};
+use uuid::Uuid;
+
+/// What the handler needs; built once per cold start.
+#[derive(Debug, Clone)]
+pub struct WebAgent {
+    pub db: Db,
+    /// Publishes the `score_lead` job each delivery commits.
+    pub publisher: Publisher,
+}
+
+/// The 200 body.
+#[derive(Debug, Serialize)]
+struct Accepted {
+    lead_id: Uuid,
+    /// The `web_sessions` row, or null when the delivery named no session.
+    session_id: Option<Uuid>,
+    /// The stored message, or null when the delivery carried none.
+    message_id: Option<Uuid>,
+    created: bool,
+    duplicate: bool,
+    usage: Usage,
+}
+
+impl From<&Ingested> for Accepted {
+    fn from(ingested: &Ingested) -> Self {
+        Self {
+            lead_id: ingested.lead_id.as_uuid(),
+            session_id: ingested.session_id,
+            message_id: ingested.message_id.map(|id| id.as_uuid()),
+            created: ingested.created,
+            duplicate: ingested.duplicate,
+            usage: ingested.usage,
+        }
+    }
+}
+
+impl WebAgent {
+    /// Handles one request; every failure becomes a problem document here.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let request_id = request_id(&request);
+        let result = self.handle_inner(&request, &request_id).await;
+        respond(&request_id, result)
+    }
+
+    async fn handle_inner(
+        &self,
+        request: &Request,
+        request_id: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        if request.method() != http::Method::POST {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        // Refused before parsing, and before spending a database round trip on it.
+        raw_body(request)?;
+        let key = bearer_token(request)?;
+
+        let client = self.db.client().await?;
+        let key: AuthenticatedKey = api_keys::authenticate(&client, &key)
+            .await?
+            .ok_or(ApiError::Unauthorized("unknown or revoked API key"))?;
+
+        let body = json_body(request)?;
+        let command = WebAgentCommand::parse(&body, &key.default_region)?;
+        let outcome = web_agent::ingest(&client, key.workspace_id, &command, &body).await?;
+        // The publisher records the publish with a connection of its own; a Lambda pool holds
+        // one, so this one goes back first.
+        drop(client);
+
+        let ingested = match outcome {
+            IngestOutcome::Ingested(ingested) => ingested,
+            IngestOutcome::Rejected(errors) => return Err(errors.into()),
+        };
+        if let Some(job) = &ingested.job {
+            self.publisher
+                .publish_committed(std::slice::from_ref(job))
+                .await;
+        }
+        tracing::info!(
+            request_id,
+            workspace_id = %key.workspace_id,
+            api_key = %key.prefix,
+            lead_id = %ingested.lead_id,
+            session_id = ?ingested.session_id,
+            message_id = ?ingested.message_id.map(|id| id.as_uuid()),
+            created = ingested.created,
+            duplicate = ingested.duplicate,
+            identity_conflicts = ingested.conflicting_lead_ids.len(),
+            over_limit = ingested.usage.over_limit,
+            "web-agent delivery stored"
+        );
+        Ok(json_response(200, &Accepted::from(&ingested)))
+    }
+}
+
+/// The key of `Authorization: Bearer <key>` (scheme case-insensitive, RFC 9110).
+fn bearer_token(request: &Request) -> Result<domain::secret::Secret, ApiError> {
+    const MISSING: ApiError = ApiError::Unauthorized(
+        "an API key is required: send it as the header Authorization: Bearer <api key>",
+    );
+    let header = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or(MISSING)?;
+    let (scheme, token) = header.trim().split_once(' ').ok_or(MISSING)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(MISSING);
+    }
+    Ok(domain::secret::Secret::new(token))
+}
