@@ -1,1 +1,690 @@
-//! (being written)
+//! The WhatsApp webhook's use case: a verified Meta delivery journaled and applied at once.
+//!
+//! - [`Delivery::from_body`] is pure: it parses the body (`domain::whatsapp`), computes what
+//!   needs no database (each sender's identities with the phone number in E.164, intents,
+//!   opt-out/opt-in keywords, the JSON path of every item) and collects the reasons why parts
+//!   cannot be mapped (parser problems, `value.errors`, unsupported message types, messages
+//!   with no sender id). A body that is not a WhatsApp webhook at all is still a delivery: it
+//!   is journaled with the reason and nothing else.
+//! - [`ingest`] sends the whole delivery to `ingest_whatsapp()` (migrations/V10) in one
+//!   statement: journal, leads, identities, messages, intents, sessions, consent, usage and
+//!   outbox rows are written in one implicit transaction, or none are. A prepared statement
+//!   cached per connection keeps the hot path at one round trip.
+//! - [`journal_unapplied`] is the failure path: when applying fails for a reason a retry would
+//!   not fix, the delivery is journaled alone with the reason (processed_at NULL), so nothing
+//!   Meta sent is lost and a fixed build reprocesses it on Meta's next retry.
+//!
+//! Reasons name JSON paths, our own ids and Meta's error codes, never a phone number, a name or
+//! message text: they end up in `webhook_events.error` and in logs.
+
+use crate::{Db, StoreError, outbox::OutboxMessage};
+use chrono::{DateTime, Utc};
+use domain::consent::{self, ConsentChange};
+use domain::intent;
+use domain::jobs::Queue;
+use domain::phone::PhoneNumber;
+use domain::whatsapp::{self, Change, InboundMessage, Sender, StatusUpdate, WhatsAppParseError};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use uuid::Uuid;
+
+/// `webhook_events.provider` of every WhatsApp delivery.
+pub const PROVIDER: &str = "whatsapp";
+
+/// The parser's content for a message type it does not know (`domain::whatsapp`).
+const UNSUPPORTED_CONTENT: &str = "[unsupported message]";
+
+/// The longest identity value `lead_identities` accepts (its CHECK constraint, V3).
+const MAX_IDENTITY_CHARS: usize = 320;
+
+/// How much of a Meta-supplied name (a message type, a change field) a reason repeats.
+const MAX_NAME_IN_REASON: usize = 40;
+
+/// The whole write; `$2` is the journal payload as JSON text (see [`Delivery::payload`]).
+const INGEST_SQL: &str = "SELECT ingest_whatsapp($1, $2::text::jsonb, $3)";
+
+/// The failure path's journal row. The payload is the body wrapped as a JSON string (or hex),
+/// which PostgreSQL always accepts, whatever made the normal path fail.
+const JOURNAL_UNAPPLIED_SQL: &str =
+    "INSERT INTO webhook_events (provider, event_key, payload, error)
+     VALUES ($1, $2, $3::text::jsonb, $4)
+     ON CONFLICT (provider, event_key) DO NOTHING";
+
+/// One verified delivery, ready to be journaled and applied.
+pub struct Delivery {
+    event_key: String,
+    payload: String,
+    /// `payload` is the body's own text (not [`wrapped_body`]).
+    payload_is_body: bool,
+    input: Value,
+    reasons: Vec<String>,
+    messages: usize,
+    statuses: usize,
+}
+
+impl fmt::Debug for Delivery {
+    /// Counts only: the payload carries phone numbers, names and message text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("event_key", &self.event_key)
+            .field("messages", &self.messages)
+            .field("statuses", &self.statuses)
+            .field("reasons", &self.reasons.len())
+            .finish()
+    }
+}
+
+impl Delivery {
+    /// Reads a body whose signature has been verified. Never fails: what cannot be read becomes
+    /// a reason, and the body itself is always journaled.
+    pub fn from_body(raw: &[u8]) -> Self {
+        let event_key = hex::encode(Sha256::digest(raw));
+        let mut builder = InputBuilder::default();
+        let parsed = whatsapp::parse_webhook(raw);
+        // The journal keeps the body as jsonb when PostgreSQL can hold it: JSON (only NotJson
+        // says it is not) without the NUL escape, which jsonb refuses on top of serde_json.
+        let payload_is_body =
+            !matches!(parsed, Err(WhatsAppParseError::NotJson { .. })) && !contains_nul_escape(raw);
+        let payload = if payload_is_body {
+            String::from_utf8_lossy(raw).into_owned()
+        } else {
+            wrapped_body(raw)
+        };
+        match parsed {
+            Ok(webhook) => {
+                let body: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
+                builder.reasons.extend(webhook.problems.iter().cloned());
+                let locations = change_locations(&body);
+                for (index, change) in webhook.changes.iter().enumerate() {
+                    let (path, value) = locations
+                        .get(index)
+                        .filter(|_| locations.len() == webhook.changes.len())
+                        .map_or_else(
+                            || (format!("changes[{index}]"), None),
+                            |(p, v)| (p.clone(), *v),
+                        );
+                    builder.add_change(index, &path, value, change);
+                }
+            }
+            Err(error) => builder
+                .reasons
+                .push(format!("body: {error}; nothing applied")),
+        }
+        let InputBuilder {
+            changes,
+            messages,
+            statuses,
+            reasons,
+        } = builder;
+        let (message_count, status_count) = (messages.len(), statuses.len());
+        let mut input = json!({
+            "changes": changes,
+            "messages": messages,
+            "statuses": statuses,
+            "reasons": reasons,
+        });
+        strip_nul(&mut input);
+        Self {
+            event_key,
+            payload,
+            payload_is_body,
+            input,
+            reasons,
+            messages: message_count,
+            statuses: status_count,
+        }
+    }
+
+    /// The journal key: SHA-256 of the body, hex. Meta's retry of a body has the same key.
+    pub fn event_key(&self) -> &str {
+        &self.event_key
+    }
+
+    /// Messages that can be applied (they name a sender).
+    pub fn message_count(&self) -> usize {
+        self.messages
+    }
+
+    pub fn status_count(&self) -> usize {
+        self.statuses
+    }
+
+    /// Why parts of the delivery cannot be mapped, as known before the database is asked.
+    pub fn reasons(&self) -> &[String] {
+        &self.reasons
+    }
+
+    /// The journal payload as JSON text: the body itself, or, when PostgreSQL's jsonb could
+    /// not hold it (not JSON, or a `\u0000` escape), the body wrapped by [`wrapped_body`].
+    pub fn payload(&self) -> &str {
+        &self.payload
+    }
+}
+
+/// What [`ingest`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ingested {
+    /// This exact body was journaled and applied before: nothing was written.
+    Duplicate,
+    Applied(Applied),
+}
+
+/// A delivery journaled and applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub event_id: Uuid,
+    /// The workspace of every mapped change, when there is exactly one.
+    pub workspace_id: Option<Uuid>,
+    /// New `conversations` rows (messages seen before are not stored again).
+    pub messages_stored: u64,
+    /// Statuses that found our stored outgoing message.
+    pub statuses_matched: u64,
+    /// Leads that received a new message.
+    pub leads: Vec<LeadTouched>,
+    /// The committed `score_lead` jobs, one per lead, to publish now.
+    pub jobs: Vec<OutboxMessage>,
+    /// Each workspace's usage for the period after this delivery.
+    pub usage: Vec<Usage>,
+    /// Why parts were not applied (also in `webhook_events.error`).
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct LeadTouched {
+    pub lead_id: Uuid,
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Usage {
+    pub workspace_id: Uuid,
+    pub conversations: i32,
+    pub messages: i32,
+    /// The plan's monthly conversation limit; `None` is unlimited.
+    pub conversation_limit: Option<i32>,
+}
+
+impl Usage {
+    /// Leads are never refused for billing reasons; this only tells.
+    pub fn over_limit(&self) -> bool {
+        self.conversation_limit
+            .is_some_and(|limit| self.conversations > limit)
+    }
+}
+
+/// Journals and applies a delivery in one statement (see the module doc).
+///
+/// # Errors
+/// Any database error; nothing was written then. [`StoreError::is_transient`] tells whether a
+/// retry may succeed; otherwise call [`journal_unapplied`].
+pub async fn ingest(db: &Db, delivery: &Delivery) -> Result<Ingested, StoreError> {
+    let client = db.client().await?;
+    let statement = client.prepare_cached(INGEST_SQL).await?;
+    let row = client
+        .query_one(
+            &statement,
+            &[&delivery.event_key, &delivery.payload, &delivery.input],
+        )
+        .await?;
+    let result: Value = row.try_get(0)?;
+    decode(result)
+}
+
+/// Journals a delivery without applying it, with why applying failed, so it can be replayed.
+/// Returns false when the body was journaled already.
+pub async fn journal_unapplied(
+    db: &Db,
+    delivery: &Delivery,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    // Wrapped whatever it is: this path must not fail for the reason the first one did.
+    let payload = if delivery.payload_is_body {
+        wrapped_body(delivery.payload.as_bytes())
+    } else {
+        delivery.payload.clone()
+    };
+    let client = db.client().await?;
+    let inserted = client
+        .execute(
+            JOURNAL_UNAPPLIED_SQL,
+            &[&PROVIDER, &delivery.event_key, &payload, &reason],
+        )
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// A reason for `webhook_events.error` when applying failed: the error's kind and SQLSTATE,
+/// never a database message (those can quote values).
+pub fn failure_reason(error: &StoreError) -> String {
+    let code = match error {
+        StoreError::Database(e) => e.code().map(|c| c.code().to_owned()),
+        _ => None,
+    };
+    match code {
+        Some(code) => format!("not applied: {error} (SQLSTATE {code}); replay from the journal"),
+        None => format!("not applied: {error}; replay from the journal"),
+    }
+}
+
+#[derive(Deserialize)]
+struct RawResult {
+    duplicate: bool,
+    event_id: Option<Uuid>,
+    workspace_id: Option<Uuid>,
+    #[serde(default)]
+    messages_stored: u64,
+    #[serde(default)]
+    statuses_matched: u64,
+    #[serde(default)]
+    leads: Vec<LeadTouched>,
+    #[serde(default)]
+    jobs: Vec<RawJob>,
+    #[serde(default)]
+    usage: Vec<Usage>,
+    #[serde(default)]
+    reasons: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawJob {
+    id: i64,
+    queue: String,
+    payload: Value,
+}
+
+fn decode(result: Value) -> Result<Ingested, StoreError> {
+    let decode_error = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Decode {
+        context: "ingest_whatsapp result",
+        source,
+    };
+    let raw: RawResult = serde_json::from_value(result).map_err(|e| decode_error(Box::new(e)))?;
+    if raw.duplicate {
+        return Ok(Ingested::Duplicate);
+    }
+    let event_id = raw
+        .event_id
+        .ok_or_else(|| decode_error("no event_id".into()))?;
+    let jobs = raw
+        .jobs
+        .into_iter()
+        .map(|job| {
+            let queue = Queue::parse(&job.queue)
+                .ok_or_else(|| decode_error(format!("unknown queue {:?}", job.queue).into()))?;
+            Ok(OutboxMessage {
+                id: job.id,
+                queue,
+                payload: job.payload,
+                attempts: 0,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Ingested::Applied(Applied {
+        event_id,
+        workspace_id: raw.workspace_id,
+        messages_stored: raw.messages_stored,
+        statuses_matched: raw.statuses_matched,
+        leads: raw.leads,
+        jobs,
+        usage: raw.usage,
+        reasons: raw.reasons,
+    }))
+}
+
+/// The `p` document of `ingest_whatsapp()`, built change by change.
+#[derive(Default)]
+struct InputBuilder {
+    changes: Vec<Value>,
+    messages: Vec<Value>,
+    statuses: Vec<Value>,
+    reasons: Vec<String>,
+}
+
+impl InputBuilder {
+    fn add_change(&mut self, index: usize, path: &str, value: Option<&Value>, change: &Change) {
+        self.reasons.extend(change.problems.iter().cloned());
+        if !change.field.is_empty() && change.field != "messages" {
+            self.reasons.push(format!(
+                "{path}: field `{}` is not handled",
+                capped(&change.field)
+            ));
+        }
+        let codes = error_codes(&change.errors);
+        if !change.errors.is_empty() {
+            self.reasons.push(format!(
+                "{path}.value.errors: Meta reported errors {codes:?}"
+            ));
+        }
+
+        let message_paths = item_paths(
+            path,
+            value,
+            "messages",
+            change.messages.iter().map(|m| m.wamid.as_str()),
+        );
+        let mut applicable = 0;
+        for (message, item_path) in change.messages.iter().zip(message_paths) {
+            if self.add_message(index, &item_path, message) {
+                applicable += 1;
+            }
+        }
+        let status_paths = item_paths(
+            path,
+            value,
+            "statuses",
+            change.statuses.iter().map(|s| s.wamid.as_str()),
+        );
+        for (status, item_path) in change.statuses.iter().zip(status_paths) {
+            self.add_status(index, item_path, status);
+        }
+        self.changes.push(json!({
+            "idx": index,
+            "path": path,
+            "phone_number_id": change.phone_number_id,
+            "messages": applicable,
+            "statuses": change.statuses.len(),
+        }));
+    }
+
+    /// Adds a message that names a sender; returns false (with a reason) for one that does not.
+    fn add_message(&mut self, change: usize, path: &str, message: &InboundMessage) -> bool {
+        if message.kind == "unsupported" || message.content == UNSUPPORTED_CONTENT {
+            self.reasons.push(format!(
+                "{path}: message type `{}` is not supported; stored as a placeholder",
+                capped(&message.kind)
+            ));
+        }
+        if let Some(errors) = message.metadata.get("errors").and_then(Value::as_array) {
+            self.reasons.push(format!(
+                "{path}.errors: Meta reported errors {:?}",
+                error_codes(errors)
+            ));
+        }
+
+        // A wa_id that is not a valid phone number (test numbers, pywa's examples) still
+        // identifies the person as a WhatsApp id; it only does not become a phone identity.
+        let wa_id = message.from.as_deref();
+        let phone = wa_id.and_then(|id| PhoneNumber::from_whatsapp_id(id).ok());
+        let mut identities = Vec::new();
+        if let Some(phone) = &phone {
+            identities.push(("phone", phone.e164().to_owned()));
+        }
+        if let Some(wa_id) = wa_id {
+            identities.push(("whatsapp_id", wa_id.to_owned()));
+        }
+        if let Some(user_id) = &message.from_user_id {
+            identities.push(("whatsapp_bsuid", user_id.clone()));
+        }
+        let sender_ids = identities.len();
+        // A number change: the new number is the same person from now on.
+        if let Some(new_wa_id) = message.changed_wa_id() {
+            if let Ok(new_phone) = PhoneNumber::from_whatsapp_id(new_wa_id) {
+                identities.push(("phone", new_phone.e164().to_owned()));
+            }
+            identities.push(("whatsapp_id", new_wa_id.to_owned()));
+        }
+        let before = identities.len();
+        identities.retain(|(_, value)| value.chars().count() <= MAX_IDENTITY_CHARS);
+        if identities.len() < before {
+            self.reasons.push(format!(
+                "{path}: an id longer than {MAX_IDENTITY_CHARS} characters was not used"
+            ));
+        }
+        if sender_ids == 0 || identities.is_empty() {
+            self.reasons.push(format!(
+                "{path}: no sender id (from, from_user_id or a matching contact); not stored"
+            ));
+            return false;
+        }
+        // Sorted and distinct: the same sender is the same identity set, which is how the SQL
+        // groups messages into senders.
+        identities.sort();
+        identities.dedup();
+
+        let typed = match message.sender {
+            Sender::Customer => message.text.as_deref(),
+            Sender::System => None,
+        };
+        let intents: Vec<Value> = typed
+            .map(intent::detect)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|hit| {
+                json!({
+                    "intent": hit.intent.as_str(),
+                    "confidence": hit.confidence,
+                    "matched": hit.matched,
+                })
+            })
+            .collect();
+        let consent = typed
+            .and_then(consent::classify)
+            .map(|change| match change {
+                ConsentChange::OptOut => "opt_out",
+                ConsentChange::OptIn => "opt_in",
+            });
+
+        self.messages.push(json!({
+            "i": self.messages.len(),
+            "change": change,
+            "path": path,
+            "wamid": message.wamid,
+            "wa_id": wa_id,
+            "phone": phone.as_ref().map(PhoneNumber::e164),
+            "bsuid": message.from_user_id,
+            "name": message.profile_name,
+            "at": timestamp(message.timestamp),
+            "kind": message.kind,
+            "sender": message.sender.as_str(),
+            "content": message.content,
+            "metadata": message.metadata,
+            "identities": identities
+                .iter()
+                .map(|(kind, value)| json!({"kind": kind, "value": value}))
+                .collect::<Vec<_>>(),
+            "intents": intents,
+            "consent": consent,
+        }));
+        true
+    }
+
+    fn add_status(&mut self, change: usize, path: String, status: &StatusUpdate) {
+        self.statuses.push(json!({
+            "i": self.statuses.len(),
+            "change": change,
+            "path": path,
+            "wamid": status.wamid,
+            "status": status.status.as_str(),
+            "at": timestamp(status.timestamp),
+            "metadata": status.metadata,
+        }));
+    }
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339()
+}
+
+/// Meta's numeric error codes (no personal data in them).
+fn error_codes(errors: &[Value]) -> Vec<i64> {
+    errors
+        .iter()
+        .filter_map(|error| error.get("code").and_then(Value::as_i64))
+        .collect()
+}
+
+fn capped(name: &str) -> String {
+    name.chars().take(MAX_NAME_IN_REASON).collect()
+}
+
+/// The JSON path and `value` of each change `parse_webhook` returns, in its order: every object
+/// in the `changes` array of every object in `entry`.
+fn change_locations(body: &Value) -> Vec<(String, Option<&Value>)> {
+    let mut locations = Vec::new();
+    let entries = body.get("entry").and_then(Value::as_array);
+    for (e, entry) in entries.into_iter().flatten().enumerate() {
+        if !entry.is_object() {
+            continue;
+        }
+        let changes = entry.get("changes").and_then(Value::as_array);
+        for (c, change) in changes.into_iter().flatten().enumerate() {
+            if change.is_object() {
+                locations.push((format!("entry[{e}].changes[{c}]"), change.get("value")));
+            }
+        }
+    }
+    locations
+}
+
+/// The path of each parsed item of `value[key]`: the parser keeps items in order and skips the
+/// ones it cannot read, so each id is looked up from where the previous one was found.
+fn item_paths<'a>(
+    change_path: &str,
+    value: Option<&Value>,
+    key: &str,
+    ids: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
+    let raw = value
+        .and_then(|v| v.get(key))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut next = 0;
+    ids.map(|id| {
+        let found = raw[next.min(raw.len())..]
+            .iter()
+            .position(|item| item.get("id").is_some_and(|raw_id| same_id(raw_id, id)));
+        match found {
+            Some(offset) => {
+                let index = next + offset;
+                next = index + 1;
+                format!("{change_path}.value.{key}[{index}]")
+            }
+            None => format!("{change_path}.value.{key}[?]"),
+        }
+    })
+    .collect()
+}
+
+/// Ids are strings, or numbers the parser wrote in decimal.
+fn same_id(raw: &Value, id: &str) -> bool {
+    match raw {
+        Value::String(s) => s == id,
+        Value::Number(n) => n.to_string() == id,
+        _ => false,
+    }
+}
+
+/// True when the JSON text has a `\u0000` escape, which PostgreSQL's jsonb refuses.
+fn contains_nul_escape(raw: &[u8]) -> bool {
+    raw.windows(6).any(|w| w == b"\\u0000")
+}
+
+/// The body as a JSON document PostgreSQL always accepts: `{"body_text": "…"}` for UTF-8
+/// without NUL characters, else `{"body_hex": "…"}`. Lossless either way.
+fn wrapped_body(raw: &[u8]) -> String {
+    let wrapped = match std::str::from_utf8(raw) {
+        Ok(text) if !text.contains('\0') => json!({ "body_text": text }),
+        _ => json!({ "body_hex": hex::encode(raw) }),
+    };
+    wrapped.to_string()
+}
+
+/// Replaces NUL characters in every string and key: PostgreSQL text cannot hold them.
+fn strip_nul(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+        Value::Array(items) => items.iter_mut().for_each(strip_nul),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                let old = std::mem::take(map);
+                *map = old
+                    .into_iter()
+                    .map(|(k, v)| (k.replace('\0', "\u{FFFD}"), v))
+                    .collect::<Map<String, Value>>();
+            }
+            map.values_mut().for_each(strip_nul);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_paths_follow_the_raw_order_and_skip_unreadable_items() {
+        let value =
+            json!({"messages": [{"id": "a"}, {"no_id": 1}, {"id": "b"}, {"id": 7}, {"id": "a"}]});
+        let paths = item_paths(
+            "entry[0].changes[1]",
+            Some(&value),
+            "messages",
+            ["a", "b", "7", "a", "zz"].into_iter(),
+        );
+        assert_eq!(
+            paths,
+            vec![
+                "entry[0].changes[1].value.messages[0]",
+                "entry[0].changes[1].value.messages[2]",
+                "entry[0].changes[1].value.messages[3]",
+                "entry[0].changes[1].value.messages[4]",
+                "entry[0].changes[1].value.messages[?]",
+            ]
+        );
+    }
+
+    #[test]
+    fn change_locations_skip_what_the_parser_skips() {
+        let body = json!({"entry": ["junk", {"changes": [1, {"value": {"a": 1}}]}, {"changes": "x"}, {"changes": [{}]}]});
+        let paths: Vec<String> = change_locations(&body)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(paths, vec!["entry[1].changes[1]", "entry[3].changes[0]"]);
+    }
+
+    #[test]
+    fn bodies_jsonb_cannot_hold_are_journaled_wrapped() {
+        let cases: &[(&str, &[u8], &str)] = &[
+            ("not JSON", b"hello", r#"{"body_text":"hello"}"#),
+            ("invalid UTF-8", b"\xff\x00", r#"{"body_hex":"ff00"}"#),
+        ];
+        for (case, raw, payload) in cases {
+            let delivery = Delivery::from_body(raw);
+            assert_eq!(delivery.payload(), *payload, "{case}");
+            assert_eq!(delivery.message_count(), 0, "{case}");
+            assert!(delivery.reasons()[0].starts_with("body: "), "{case}");
+        }
+        let nul = br#"{"object":"whatsapp_business_account","entry":[],"x":"a\u0000b"}"#;
+        let delivery = Delivery::from_body(nul);
+        assert!(
+            delivery.payload().starts_with(r#"{"body_text":"#),
+            "NUL escape"
+        );
+    }
+
+    #[test]
+    fn nul_characters_are_replaced_in_strings_and_keys() {
+        let mut value = json!({"a\u{0}": ["x\u{0}y", {"k": "\u{0}"}]});
+        strip_nul(&mut value);
+        assert_eq!(
+            value,
+            json!({"a\u{FFFD}": ["x\u{FFFD}y", {"k": "\u{FFFD}"}]})
+        );
+    }
+
+    #[test]
+    fn debug_shows_counts_not_content() {
+        let raw = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"919876543210","id":"wamid.1","timestamp":"1","type":"text","text":{"body":"secret words"}}]}}]}]}"#;
+        let delivery = Delivery::from_body(raw);
+        let debug = format!("{delivery:?}");
+        assert!(
+            !debug.contains("secret") && !debug.contains("9876543210"),
+            "{debug}"
+        );
+        assert_eq!(delivery.message_count(), 1);
+    }
+}
