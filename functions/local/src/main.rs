@@ -103,7 +103,12 @@ async fn serve_on(database: &database::LocalDatabase, port: u16) -> Result<(), S
         relay: RelaySettings::default(),
         clock: Clock::System,
     });
-    let router = routes::router(routes::App { db, publisher });
+    let router = routes::router(routes::App::new(
+        db,
+        publisher,
+        demo.whatsapp_app_secret.clone(),
+        demo.whatsapp_verify_token.clone(),
+    ));
     announce(address, database, &demo);
     server::serve(listener, router, shutdown_signal())
         .await

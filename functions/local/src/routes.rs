@@ -4,7 +4,10 @@
 use crate::{health, router::Router};
 use http::Method;
 use platform::jobs::Publisher;
+use std::sync::Arc;
 use store::Db;
+use web_agent::WebAgent;
+use whatsapp::WhatsApp;
 
 /// What the handlers share: built once at start-up.
 #[derive(Debug, Clone)]
@@ -12,12 +15,55 @@ pub struct App {
     pub db: Db,
     /// Publishes the jobs a handler committed (in-process or SQS, see `dispatch`).
     pub publisher: Publisher,
+    pub web_agent: Arc<WebAgent>,
+    pub whatsapp: Arc<WhatsApp>,
+}
+
+impl App {
+    /// Every handler over one database and publisher, with the WhatsApp secrets given.
+    pub fn new(
+        db: Db,
+        publisher: Publisher,
+        whatsapp_app_secret: domain::secret::Secret,
+        whatsapp_verify_token: domain::secret::Secret,
+    ) -> Self {
+        Self {
+            web_agent: Arc::new(WebAgent {
+                db: db.clone(),
+                publisher: publisher.clone(),
+            }),
+            whatsapp: Arc::new(WhatsApp {
+                db: db.clone(),
+                publisher: publisher.clone(),
+                app_secret: whatsapp_app_secret,
+                verify_token: whatsapp_verify_token,
+            }),
+            db,
+            publisher,
+        }
+    }
 }
 
 pub fn router(app: App) -> Router {
-    let health_app = app.clone();
-    Router::new().route(Method::GET, "/health", move |_req| {
-        let app = health_app.clone();
-        async move { health::handle(&app.db).await }
-    })
+    let db = app.db.clone();
+    let web = app.web_agent.clone();
+    let wa_get = app.whatsapp.clone();
+    let wa_post = app.whatsapp.clone();
+    Router::new()
+        .route(Method::GET, "/health", move |_req| {
+            let db = db.clone();
+            async move { health::handle(&db).await }
+        })
+        .route(Method::POST, "/webhooks/web-agent", move |req| {
+            let h = web.clone();
+            async move { h.handle(req).await }
+        })
+        .route(Method::GET, "/webhooks/whatsapp", move |req| {
+            let h = wa_get.clone();
+            async move { h.handle(req).await }
+        })
+        .route(Method::POST, "/webhooks/whatsapp", move |req| {
+            let h = wa_post.clone();
+            async move { h.handle(req).await }
+        })
 }

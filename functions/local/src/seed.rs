@@ -11,10 +11,18 @@ pub const DEFAULT_API_KEY: &str = "le_local_demo_key_change_me";
 /// so the fixtures in `shared/fixtures/whatsapp` map to the demo workspace as they are.
 pub const DEFAULT_WHATSAPP_PHONE_NUMBER_ID: &str = "106540352242922";
 
+/// Used when `WHATSAPP_APP_SECRET` is unset: signs the sample in `events/whatsapp-message-post.json`.
+pub const DEFAULT_WHATSAPP_APP_SECRET: &str = "local_app_secret";
+/// Used when `WHATSAPP_VERIFY_TOKEN` is unset: the token in `events/whatsapp-verify-get.json`.
+pub const DEFAULT_WHATSAPP_VERIFY_TOKEN: &str = "local_verify_token";
+
 #[derive(Debug, Clone)]
 pub struct DemoSettings {
     pub api_key: String,
     pub whatsapp_phone_number_id: String,
+    /// Local-only values; the deployed functions require the real ones.
+    pub whatsapp_app_secret: domain::secret::Secret,
+    pub whatsapp_verify_token: domain::secret::Secret,
 }
 
 impl DemoSettings {
@@ -24,6 +32,14 @@ impl DemoSettings {
                 .unwrap_or_else(|| DEFAULT_API_KEY.to_owned()),
             whatsapp_phone_number_id: platform::config::optional("LOCAL_WHATSAPP_PHONE_NUMBER_ID")
                 .unwrap_or_else(|| DEFAULT_WHATSAPP_PHONE_NUMBER_ID.to_owned()),
+            whatsapp_app_secret: domain::secret::Secret::new(
+                platform::config::optional("WHATSAPP_APP_SECRET")
+                    .unwrap_or_else(|| DEFAULT_WHATSAPP_APP_SECRET.to_owned()),
+            ),
+            whatsapp_verify_token: domain::secret::Secret::new(
+                platform::config::optional("WHATSAPP_VERIFY_TOKEN")
+                    .unwrap_or_else(|| DEFAULT_WHATSAPP_VERIFY_TOKEN.to_owned()),
+            ),
         }
     }
 }

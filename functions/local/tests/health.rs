@@ -1,9 +1,15 @@
 //! `GET /health` through the local stack's router, against a real database and a dead one.
 
+use domain::secret::Secret;
 use lambda_http::{Body, Request};
 use local::routes::{App, router};
 use platform::jobs::{JobSink, Publisher};
 use store::{Db, PoolSettings, testing::TestDb};
+
+fn app(db: Db) -> App {
+    let publisher = Publisher::new(db.clone(), JobSink::Disabled);
+    App::new(db, publisher, Secret::new("s"), Secret::new("t"))
+}
 
 fn get(path: &str) -> Request {
     http::Request::builder()
@@ -20,12 +26,9 @@ fn json(response: &http::Response<Body>) -> serde_json::Value {
 #[tokio::test]
 async fn health_is_200_when_the_database_answers() {
     let test = TestDb::new().await;
-    let response = router(App {
-        db: test.db().clone(),
-        publisher: Publisher::new(test.db().clone(), JobSink::Disabled),
-    })
-    .dispatch(get("/health"))
-    .await;
+    let response = router(app(test.db().clone()))
+        .dispatch(get("/health"))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         json(&response),
@@ -42,12 +45,7 @@ async fn health_is_503_when_the_database_is_unreachable() {
         root_cert_path: None,
     })
     .expect("a pool builds without connecting");
-    let response = router(App {
-        publisher: Publisher::new(db.clone(), JobSink::Disabled),
-        db,
-    })
-    .dispatch(get("/health"))
-    .await;
+    let response = router(app(db)).dispatch(get("/health")).await;
     assert_eq!(response.status(), 503);
     assert_eq!(json(&response)["database"], "unreachable");
 }
