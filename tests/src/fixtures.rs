@@ -2,7 +2,9 @@
 //! a WhatsApp channel and an agent, each unique per call so tests never collide.
 
 use sha2::{Digest, Sha256};
-use tokio_postgres::Client;
+use store::testing::TestDb;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Row};
 use uuid::Uuid;
 
 /// Everything a test needs to act as one customer of Lead Engine.
@@ -70,4 +72,60 @@ pub async fn revoke_api_key(client: &Client, tenant: &Tenant) {
         )
         .await
         .expect("revoke the key");
+}
+
+/// Plain-SQL verbs for arranging and asserting, shared by every `TestApp`: a test reads back what
+/// a handler stored without a second data-access layer. Each verb panics with the SQL on error.
+#[allow(async_fn_in_trait)] // Test helpers: callers never need the future to be `Send`.
+pub trait Sql {
+    /// The test's own database.
+    fn test_db(&self) -> &TestDb;
+    /// The workspace the app acts for.
+    fn workspace_id(&self) -> Uuid;
+
+    /// Exactly one row.
+    async fn row(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Row {
+        self.test_db()
+            .client()
+            .await
+            .query_one(sql, params)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Every row.
+    async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Vec<Row> {
+        self.test_db()
+            .client()
+            .await
+            .query(sql, params)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Runs a statement to arrange a test.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> u64 {
+        self.test_db()
+            .client()
+            .await
+            .execute(sql, params)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// A single `bigint` (a count).
+    async fn count(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> i64 {
+        self.row(sql, params).await.get(0)
+    }
+
+    /// Rows of `table` in `workspace_id`.
+    async fn count_in(&self, table: &str, workspace_id: Uuid) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table} WHERE workspace_id = $1");
+        self.count(&sql, &[&workspace_id]).await
+    }
+
+    /// Rows of `table` in the app's workspace.
+    async fn count_in_workspace(&self, table: &str) -> i64 {
+        self.count_in(table, self.workspace_id()).await
+    }
 }

@@ -4,7 +4,7 @@
 //! Verbs post like a chat agent's server would (`post`, `post_with_key`, `post_raw`); helpers
 //! read back what was stored with plain SQL.
 
-use crate::fixtures::{self, Tenant};
+use crate::fixtures::{self, Sql, Tenant};
 use domain::jobs::Job;
 use lambda_http::{Body, Request};
 use platform::jobs::{InProcessDelivery, JobSink, Publisher};
@@ -12,8 +12,6 @@ use serde_json::Value;
 use std::sync::Mutex;
 use store::testing::TestDb;
 use tokio::sync::mpsc;
-use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
 use web_agent::WebAgent;
 
 /// The route, as API Gateway and the local stack call it.
@@ -145,52 +143,6 @@ impl TestApp {
             .collect()
     }
 
-    /// A single `bigint` (a count) from plain SQL.
-    pub async fn count(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> i64 {
-        self.row(sql, params).await.get(0)
-    }
-
-    /// Rows of `table` in workspace A.
-    pub async fn count_in_workspace(&self, table: &str) -> i64 {
-        self.count_in(table, self.tenant.workspace_id).await
-    }
-
-    /// Rows of `table` in `workspace_id`.
-    pub async fn count_in(&self, table: &str, workspace_id: uuid::Uuid) -> i64 {
-        let sql = format!("SELECT count(*) FROM {table} WHERE workspace_id = $1");
-        self.count(&sql, &[&workspace_id]).await
-    }
-
-    /// Exactly one row from plain SQL.
-    pub async fn row(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Row {
-        self.test_db
-            .client()
-            .await
-            .query_one(sql, params)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    }
-
-    /// Every row from plain SQL.
-    pub async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Vec<Row> {
-        self.test_db
-            .client()
-            .await
-            .query(sql, params)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    }
-
-    /// Runs statements to arrange a test.
-    pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> u64 {
-        self.test_db
-            .client()
-            .await
-            .execute(sql, params)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    }
-
     /// Row counts of every table a delivery writes, in workspace A: a refused or replayed
     /// request must leave them all unchanged.
     pub async fn footprint(&self) -> Footprint {
@@ -258,4 +210,14 @@ pub fn request(
         builder = builder.header("content-type", content_type);
     }
     builder.body(body.into()).expect("a valid test request")
+}
+
+impl Sql for TestApp {
+    fn test_db(&self) -> &TestDb {
+        &self.test_db
+    }
+
+    fn workspace_id(&self) -> uuid::Uuid {
+        self.tenant.workspace_id
+    }
 }

@@ -6,7 +6,7 @@
 //! bodies in Meta's shape (`inbound`, `statuses`); helpers read back rows with plain SQL.
 //! Meta's real payloads are in `../shared/fixtures/whatsapp` ([`fixture`], [`fixture_names`]).
 
-use crate::fixtures::{self, Tenant};
+use crate::fixtures::{self, Sql, Tenant};
 use domain::jobs::Job;
 use domain::secret::Secret;
 use domain::signature::{META_SIGNATURE_HEADER, sign_meta};
@@ -18,8 +18,6 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use store::testing::TestDb;
 use tokio::sync::mpsc;
-use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 use whatsapp::WhatsApp;
 
@@ -396,52 +394,6 @@ impl TestApp {
         .map(|row| row.get(0))
         .collect()
     }
-
-    /// A single `bigint` (a count) from plain SQL.
-    pub async fn count(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> i64 {
-        self.row(sql, params).await.get(0)
-    }
-
-    /// Rows of `table` in `workspace_id`.
-    pub async fn count_in(&self, table: &str, workspace_id: Uuid) -> i64 {
-        let sql = format!("SELECT count(*) FROM {table} WHERE workspace_id = $1");
-        self.count(&sql, &[&workspace_id]).await
-    }
-
-    /// Rows of `table` in this tenant's workspace.
-    pub async fn count_in_workspace(&self, table: &str) -> i64 {
-        self.count_in(table, self.tenant.workspace_id).await
-    }
-
-    /// Exactly one row from plain SQL.
-    pub async fn row(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Row {
-        self.test_db
-            .client()
-            .await
-            .query_one(sql, params)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    }
-
-    /// Every row from plain SQL.
-    pub async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Vec<Row> {
-        self.test_db
-            .client()
-            .await
-            .query(sql, params)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    }
-
-    /// Runs a statement to arrange a test.
-    pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> u64 {
-        self.test_db
-            .client()
-            .await
-            .execute(sql, params)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    }
 }
 
 /// A POST to the webhook's route as API Gateway hands it to the function.
@@ -454,4 +406,14 @@ pub fn post_request(body: impl Into<Body>, signature: Option<&str>) -> Request {
         builder = builder.header(META_SIGNATURE_HEADER, signature);
     }
     builder.body(body.into()).expect("a valid test request")
+}
+
+impl Sql for TestApp {
+    fn test_db(&self) -> &TestDb {
+        &self.test_db
+    }
+
+    fn workspace_id(&self) -> Uuid {
+        self.tenant.workspace_id
+    }
 }

@@ -1,6 +1,7 @@
 //! The scoring pipeline end to end: a conversation posted message by message through the
 //! web-agent webhook, each published score_lead job run through the real score-lead consumer.
 
+use lead_engine_tests::fixtures::Sql;
 use lead_engine_tests::web_agent::TestApp;
 use platform::clock::Clock;
 use score_lead::ScoreLead;

@@ -5,6 +5,7 @@
 
 use domain::jobs::Job;
 use lead_engine_tests::fixtures;
+use lead_engine_tests::fixtures::Sql;
 use lead_engine_tests::web_agent::{TestApp, request};
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use domain::jobs::Job;
+use lead_engine_tests::fixtures::Sql;
 use lead_engine_tests::whatsapp::{
     APP_SECRET, Message, TestApp, VERIFY_TOKEN, fixture, fixture_bytes, fixture_names, inbound,
     rewrite, sign, statuses,

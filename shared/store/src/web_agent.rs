@@ -83,14 +83,8 @@ pub async fn ingest(
 pub fn ingest_argument(workspace_id: WorkspaceId, command: &WebAgentCommand) -> Value {
     let intents: Vec<Value> = command
         .customer_intents()
-        .into_iter()
-        .map(|hit| {
-            json!({
-                "intent": hit.intent.as_str(),
-                "confidence": hit.confidence,
-                "matched": hit.matched,
-            })
-        })
+        .iter()
+        .map(|hit| serde_json::to_value(hit).unwrap_or_default())
         .collect();
     json!({
         "workspace_id": workspace_id,

@@ -449,14 +449,8 @@ impl InputBuilder {
         let intents: Vec<Value> = typed
             .map(intent::detect)
             .unwrap_or_default()
-            .into_iter()
-            .map(|hit| {
-                json!({
-                    "intent": hit.intent.as_str(),
-                    "confidence": hit.confidence,
-                    "matched": hit.matched,
-                })
-            })
+            .iter()
+            .map(|hit| serde_json::to_value(hit).unwrap_or_default())
             .collect();
         let consent = typed
             .and_then(consent::classify)
