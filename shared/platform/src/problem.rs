@@ -203,14 +203,34 @@ fn type_uri(kind: &'static str) -> &'static str {
     }
 }
 
-/// "outer: inner: innermost", for logs.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
+/// "outer: inner: innermost", for logs. A PostgreSQL error is described by its SQLSTATE,
+/// constraint, table and column only: its message and DETAIL can quote the values of a row
+/// (`Key (phone_e164)=(+91…) already exists`), and values are personal data.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = describe(err);
     let mut source = err.source();
     while let Some(cause) = source {
         out.push_str(": ");
-        out.push_str(&cause.to_string());
+        out.push_str(&describe(cause));
         source = cause.source();
+    }
+    out
+}
+
+fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let Some(db) = err.downcast_ref::<store::tokio_postgres::error::DbError>() else {
+        return err.to_string();
+    };
+    let mut out = format!("PostgreSQL {} SQLSTATE {}", db.severity(), db.code().code());
+    for (label, value) in [
+        ("constraint", db.constraint()),
+        ("table", db.table()),
+        ("column", db.column()),
+        ("routine", db.routine()),
+    ] {
+        if let Some(value) = value {
+            out.push_str(&format!(" {label}={value}"));
+        }
     }
     out
 }
@@ -270,6 +290,27 @@ mod tests {
         let text = body.to_string();
         assert!(!text.contains("password"), "{text}");
         assert_eq!(body["request_id"], "req-42");
+    }
+
+    #[tokio::test]
+    async fn logged_database_errors_never_carry_the_rows_values() {
+        // A real server error: DbError cannot be built by hand.
+        let test = store::testing::TestDb::new().await;
+        let err = test
+            .client()
+            .await
+            .batch_execute(
+                "CREATE TEMP TABLE t (phone text CONSTRAINT t_phone_key UNIQUE); \
+                 INSERT INTO t VALUES ('+919876543210'); INSERT INTO t VALUES ('+919876543210');",
+            )
+            .await
+            .expect_err("a duplicate");
+        let logged = error_chain(&err);
+        assert!(!logged.contains("+919876543210"), "{logged}");
+        assert!(
+            logged.contains("SQLSTATE 23505") && logged.contains("t_phone_key"),
+            "{logged}"
+        );
     }
 
     #[test]
