@@ -19,6 +19,25 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                      'Cold', 'Converted', 'Closed Lost')
 $$;
 
+-- Locks a lead for a person's change; P0002 for an unknown lead, 22023 for a member of another
+-- workspace (the lead's workspace is the tenant boundary).
+CREATE FUNCTION lock_lead_for_member(p_lead_id uuid, p_member_id uuid) RETURNS leads
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_lead leads;
+BEGIN
+    SELECT * INTO v_lead FROM leads WHERE id = p_lead_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead_id: no such lead' USING ERRCODE = 'no_data_found';
+    END IF;
+    IF p_member_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM members WHERE id = p_member_id AND workspace_id = v_lead.workspace_id) THEN
+        RAISE EXCEPTION 'member_id: not a member of the lead''s workspace' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN v_lead;
+END;
+$$;
+
 -- Pins a lead's stage. Errors (SQLSTATE 22023, with the field in the message) for an unknown
 -- stage, a sub-stage outside High Intent, or a member of another workspace; P0002 for an unknown
 -- lead. Returns the new override row.
@@ -38,14 +57,7 @@ BEGIN
         RAISE EXCEPTION 'sub_stage: must be one of proposal, negotiation, on-hold, and only with stage High Intent'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT * INTO v_lead FROM leads WHERE id = p_lead_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'lead_id: no such lead' USING ERRCODE = 'no_data_found';
-    END IF;
-    IF p_member_id IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM members WHERE id = p_member_id AND workspace_id = v_lead.workspace_id) THEN
-        RAISE EXCEPTION 'member_id: not a member of the lead''s workspace' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    v_lead := lock_lead_for_member(p_lead_id, p_member_id);
 
     UPDATE lead_stage_overrides
     SET removed_at = now(), removed_by = p_member_id, removal_reason = 'replaced'
@@ -76,14 +88,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_lead leads;
 BEGIN
-    SELECT * INTO v_lead FROM leads WHERE id = p_lead_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'lead_id: no such lead' USING ERRCODE = 'no_data_found';
-    END IF;
-    IF p_member_id IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM members WHERE id = p_member_id AND workspace_id = v_lead.workspace_id) THEN
-        RAISE EXCEPTION 'member_id: not a member of the lead''s workspace' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    v_lead := lock_lead_for_member(p_lead_id, p_member_id);
     UPDATE lead_stage_overrides
     SET removed_at = now(), removed_by = p_member_id, removal_reason = coalesce(p_reason, 'cleared')
     WHERE lead_id = p_lead_id AND removed_at IS NULL;

@@ -4,14 +4,13 @@
 use domain::ids::{LeadId, WorkspaceId};
 use domain::jobs::{Job, Queue};
 use local::dispatch::{Consumers, start_in_process};
-use platform::jobs::{FnConsumer, JobFailed, Publisher};
+use platform::jobs::{Consumer, FnConsumer, JobFailed, Publisher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::testing::TestDb;
 
-#[tokio::test]
-async fn a_committed_job_reaches_its_consumer_in_process_within_a_second() {
-    let test = TestDb::new().await;
+/// A consumer that accepts every job and records it.
+fn recording_consumer() -> (Arc<Mutex<Vec<Job>>>, Arc<dyn Consumer>) {
     let seen: Arc<Mutex<Vec<Job>>> = Arc::default();
     let recorder = seen.clone();
     let consumer = FnConsumer(move |jobs: Vec<Job>| {
@@ -22,7 +21,14 @@ async fn a_committed_job_reaches_its_consumer_in_process_within_a_second() {
             outcomes
         }
     });
-    let sink = start_in_process(Consumers::new().with(Queue::Scoring, Arc::new(consumer)));
+    (seen, Arc::new(consumer))
+}
+
+#[tokio::test]
+async fn a_committed_job_reaches_its_consumer_in_process_within_a_second() {
+    let test = TestDb::new().await;
+    let (seen, consumer) = recording_consumer();
+    let sink = start_in_process(Consumers::new().with(Queue::Scoring, consumer));
     let publisher = Publisher::new(test.db().clone(), sink);
     let job = Job::score_lead(
         WorkspaceId::from_uuid(uuid::Uuid::new_v4()),
@@ -59,19 +65,10 @@ async fn a_committed_job_reaches_its_consumer_in_process_within_a_second() {
 async fn with_an_sqs_endpoint_jobs_go_through_real_queues_to_the_same_consumer() {
     let test = TestDb::new().await;
     let moto = lead_engine_tests::moto::MotoServer::start().await;
-    let seen: Arc<Mutex<Vec<Job>>> = Arc::default();
-    let recorder = seen.clone();
-    let consumer = FnConsumer(move |jobs: Vec<Job>| {
-        let recorder = recorder.clone();
-        async move {
-            let outcomes = jobs.iter().map(|_| Ok::<(), JobFailed>(())).collect();
-            recorder.lock().expect("lock").extend(jobs);
-            outcomes
-        }
-    });
+    let (seen, consumer) = recording_consumer();
     let sink = local::dispatch::start_sqs(
         &moto.endpoint,
-        Consumers::new().with(Queue::Scoring, Arc::new(consumer)),
+        Consumers::new().with(Queue::Scoring, consumer),
     )
     .await
     .expect("queues are created on the SQS endpoint");
