@@ -17,7 +17,7 @@
 //! single words in running text; as whole messages `cancel`, `end`, `alto` or `baja` do opt out,
 //! because a message that says only that is read as the request it is for SMS too.
 
-use crate::intent::normalise;
+use crate::text::normalise;
 
 /// Longest message, in bytes once trimmed, that can be a keyword after emoji and punctuation
 /// are stripped. Longer messages are answered without normalising them.
@@ -41,7 +41,7 @@ pub fn classify(text: &str) -> Option<ConsentChange> {
     classify_normalised(&normalise(text)).map(|(change, _)| change)
 }
 
-/// [`classify`] for text already normalised by [`crate::intent`], with the keyword that matched,
+/// [`classify`] for text already normalised by [`crate::text::normalise`], with the keyword that matched,
 /// so intent detection can report the same decision without normalising twice.
 pub(crate) fn classify_normalised(normalised: &str) -> Option<(ConsentChange, &'static str)> {
     let find = |keywords: &[&'static str]| keywords.iter().copied().find(|&k| k == normalised);
