@@ -282,7 +282,7 @@ mod tests {
 
     const META_TEXT_FIXTURE: &[u8] = include_bytes!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/whatsapp/meta_message_text.json"
+        "/../../tests/fixtures/whatsapp/meta_message_text.json"
     ));
     const PUBLISHED_META_SECRET: &str = "test_app_secret";
     const PUBLISHED_META_SIGNATURE: &str =
@@ -299,8 +299,9 @@ mod tests {
         Secret::new(STRIPE_SECRET)
     }
 
+    /// The repository's copies (tests/fixtures/SOURCES.md), never a path outside the repository.
     fn stripe_fixture_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/stripe")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/stripe")
     }
 
     fn stripe_fixture(name: &str) -> Vec<u8> {
@@ -481,7 +482,7 @@ mod tests {
 
     #[test]
     fn every_whatsapp_fixture_round_trips_through_sign_meta_and_verify_meta() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/whatsapp");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/whatsapp");
         let secret = meta_secret();
         let mut checked = 0;
         for entry in std::fs::read_dir(&dir).expect("whatsapp fixtures directory") {

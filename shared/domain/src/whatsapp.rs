@@ -782,7 +782,7 @@ mod tests {
     const PYWA_BSUID: &str = "US.13491208655302741918";
 
     fn fixture_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/whatsapp")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/whatsapp")
     }
 
     fn fixture(name: &str) -> Vec<u8> {
