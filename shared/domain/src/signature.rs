@@ -2,7 +2,7 @@
 //!
 //! Both providers sign the request body with HMAC-SHA256 and a shared secret. Public code behind
 //! the products this engine replaces accepted webhooks with no check at all, so anyone who knew
-//! the URL could create leads or mark invoices paid. The rules here (DESIGN.md sections 3 and 5):
+//! the URL could create leads or mark invoices paid. The rules here (docs/architecture.md §5, §7.2):
 //!
 //! - **Raw bytes.** The MAC is computed over the body exactly as received. Parsing and
 //!   re-serialising JSON changes whitespace, key order and escapes, so verification happens before
