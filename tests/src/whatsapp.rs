@@ -4,7 +4,7 @@
 //!
 //! Verbs act as Meta would (`post_signed`, `post_fixture`, `verify`); builders make webhook
 //! bodies in Meta's shape (`inbound`, `statuses`); helpers read back rows with plain SQL.
-//! Meta's real payloads are in `../shared/fixtures/whatsapp` ([`fixture`], [`fixture_names`]).
+//! Meta's real payloads are in `tests/fixtures/whatsapp` ([`fixture`], [`fixture_names`]).
 
 use crate::fixtures::{self, Sql, Tenant};
 use domain::jobs::Job;
@@ -27,9 +27,9 @@ pub const PATH: &str = "/webhooks/whatsapp";
 pub const APP_SECRET: &str = "test_app_secret";
 pub const VERIFY_TOKEN: &str = "test_verify_token";
 
-/// The folder of Meta's and pywa's real payloads (`../shared/fixtures/whatsapp`).
+/// The folder of Meta's and pywa's real payloads (`tests/fixtures/whatsapp`, see `SOURCES.md`).
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/whatsapp")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/whatsapp")
 }
 
 /// Every fixture's file name, sorted.

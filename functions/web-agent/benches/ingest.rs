@@ -318,7 +318,7 @@ async fn drive(
 /// with the key's hash inlined; the ingest argument is what the handler builds for a sample
 /// body, with the person and the message id varied per transaction as the handler's are.
 fn pgbench_script(workspace_id: uuid::Uuid) -> String {
-    let authenticate: String = include_str!("../../../shared/store/src/api_keys/authenticate.sql")
+    let authenticate: String = store::api_keys::AUTHENTICATE_SQL
         .lines()
         .filter(|line| !line.trim_start().starts_with("--"))
         .collect::<Vec<_>>()

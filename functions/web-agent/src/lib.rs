@@ -1,4 +1,4 @@
-//! The web-agent webhook: `POST /webhooks/web-agent` (DESIGN.md section 3).
+//! The web-agent webhook: `POST /webhooks/web-agent` (docs/architecture.md §5.2).
 //!
 //! A website chat agent's server posts contact details, session events and messages. This crate
 //! is the HTTP adapter around the use case and holds no domain rule:

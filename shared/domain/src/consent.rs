@@ -1,7 +1,7 @@
 //! WhatsApp consent keywords: which messages opt a person out of, or back into, messages.
 //!
 //! A customer who sends `STOP` must stop receiving messages (`opted_out_at` is set) and one who
-//! sends `START` may receive them again (DESIGN.md section 3, WhatsApp webhook). Getting this
+//! sends `START` may receive them again (docs/architecture.md §5.3, WhatsApp webhook). Getting this
 //! wrong either way is costly: a missed opt-out is a complaint and a blocked WhatsApp number, a
 //! false one silently loses a lead. So a message changes consent only when the *whole* message
 //! is one of the keywords below, the way carriers treat SMS `STOP`:

@@ -2,7 +2,7 @@
 //!
 //! Every customer message is scanned at ingest; each detected intent becomes a
 //! `lead_intents_log` row and the strongest one feeds the `intent` part of the score
-//! (DESIGN.md section 4). Customers write English, Hindi in Latin script ("Hinglish") and
+//! (docs/architecture.md §6.2). Customers write English, Hindi in Latin script ("Hinglish") and
 //! Spanish, with or without accents, so the rules are phrase tables per intent and language
 //! over a normalised text.
 //!

@@ -13,7 +13,7 @@
 //! - [`text`]: the one normalisation keyword rules compare (case, accents, punctuation).
 //! - [`intent`]: keyword intent detection (English, Hindi in Latin script, Spanish).
 //! - [`consent`]: opt-out / opt-in keywords (STOP, START and their equivalents).
-//! - [`scoring`]: the one lead-scoring algorithm (DESIGN.md section 4) with its breakdown.
+//! - [`scoring`]: the one lead-scoring algorithm (docs/architecture.md §6.1) with its breakdown.
 //! - [`stage`]: the stage machine and its reason codes.
 //! - [`signature`]: webhook signature verification (Meta `X-Hub-Signature-256`, `Stripe-Signature`).
 //! - [`whatsapp`]: Meta WhatsApp Cloud API webhook payloads parsed into typed messages/statuses.

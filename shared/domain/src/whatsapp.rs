@@ -1,7 +1,7 @@
 //! Meta WhatsApp Cloud API webhook bodies parsed into typed messages and delivery statuses.
 //!
 //! A verified POST is answered 200 once it is journaled, and every part of it that can be mapped
-//! is mapped (DESIGN.md section 3). Meta adds fields and message types all the time, so this
+//! is mapped (docs/architecture.md §5.3). Meta adds fields and message types all the time, so this
 //! parser is tolerant by design:
 //!
 //! - The body is read as a [`serde_json::Value`] and walked by hand instead of derived into
@@ -14,7 +14,7 @@
 //!   all (a message with no `id`, a status with an unknown `status`) is skipped and described in
 //!   [`Change::problems`] so the handler can journal the reason.
 //! - `problems` and error messages name JSON paths and field names only, never values, so they
-//!   can be logged without leaking phone numbers or message text (DESIGN.md section 5).
+//!   can be logged without leaking phone numbers or message text (docs/architecture.md §7.2).
 //! - Nothing panics on any input; the tests feed every fixture truncated at every byte and with
 //!   every node replaced by every JSON type.
 //!
@@ -792,7 +792,7 @@ mod tests {
     const PYWA_BSUID: &str = "US.13491208655302741918";
 
     fn fixture_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/whatsapp")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/whatsapp")
     }
 
     fn fixture(name: &str) -> Vec<u8> {

@@ -8,7 +8,7 @@ use crate::ApiError;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
-/// The body limit of every route but the WhatsApp webhook's (DESIGN.md section 3).
+/// The body limit of every route but the WhatsApp webhook's (docs/architecture.md §5.1).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The WhatsApp webhook's body limit. Meta batches many messages and statuses into one delivery
