@@ -8,6 +8,7 @@
 //! - [`migrate`]: the embedded `migrations/` folder and the runner (`local -- migrate`); Lambda
 //!   functions never migrate.
 //! - [`outbox`]: the transactional outbox: enqueue in the caller's transaction, claim, mark.
+//! - [`scrape_quota`]: agents' daily scrape quotas, checked and consumed in one statement.
 //! - [`error`]: [`StoreError`] and the one helper that maps constraint violations by name.
 //! - [`cluster`] (feature `cluster`): a private PostgreSQL cluster started from the system's
 //!   binaries, for the local stack and the tests.
@@ -20,6 +21,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod pool;
 pub mod scoring;
+pub mod scrape_quota;
 pub mod web_agent;
 pub mod whatsapp;
 
