@@ -166,7 +166,12 @@ impl TestApp {
 
 /// A request to `/agents/{agent_id}/scrape-quota` as API Gateway hands it to the function: the
 /// path parameter set, `Authorization: Bearer <key>` when a key is given, a JSON body when one is.
-pub fn request(method: &str, agent_id: &str, api_key: Option<&str>, body: Option<String>) -> Request {
+pub fn request(
+    method: &str,
+    agent_id: &str,
+    api_key: Option<&str>,
+    body: Option<String>,
+) -> Request {
     let mut builder = http::Request::builder()
         .method(method)
         .uri(format!("/agents/{agent_id}/scrape-quota"));
@@ -183,7 +188,10 @@ pub fn request(method: &str, agent_id: &str, api_key: Option<&str>, body: Option
     builder
         .body(body)
         .expect("a valid test request")
-        .with_path_parameters(HashMap::from([("agent_id".to_owned(), agent_id.to_owned())]))
+        .with_path_parameters(HashMap::from([(
+            "agent_id".to_owned(),
+            agent_id.to_owned(),
+        )]))
 }
 
 impl Sql for TestApp {

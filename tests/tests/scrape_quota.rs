@@ -95,7 +95,13 @@ async fn units_beyond_what_remains_are_refused_with_retry_after_and_consume_noth
 
     let rest = app.post_units(3, morning()).await;
     assert_eq!(rest.status, 200, "what remains can still be taken");
-    assert_eq!((rest.body["used_today"].clone(), rest.body["remaining"].clone()), (json!(10), json!(0)));
+    assert_eq!(
+        (
+            rest.body["used_today"].clone(),
+            rest.body["remaining"].clone()
+        ),
+        (json!(10), json!(0))
+    );
 }
 
 #[tokio::test]
@@ -124,7 +130,9 @@ async fn an_empty_body_or_an_empty_object_consumes_one_unit() {
     let key = Some(app.tenant.api_key.as_str());
 
     let no_body = app.post_raw(&agent, key, None, morning()).await;
-    let empty_object = app.post_raw(&agent, key, Some("{}".into()), morning()).await;
+    let empty_object = app
+        .post_raw(&agent, key, Some("{}".into()), morning())
+        .await;
 
     assert_eq!(no_body.status, 200, "{}", no_body.body);
     assert_eq!(no_body.body["used_today"], 1);
@@ -167,7 +175,10 @@ async fn in_new_york_the_window_ends_at_local_midnight_across_the_dst_change() {
     let refused = app.post_units(1, saturday_night).await;
     let sunday = app.post_units(1, utc(2026, 3, 8, 5, 0, 0)).await;
 
-    assert_eq!(saturday.body["reset_at"], "2026-03-08T05:00:00Z", "midnight EST");
+    assert_eq!(
+        saturday.body["reset_at"], "2026-03-08T05:00:00Z",
+        "midnight EST"
+    );
     assert_eq!(retry_after(&refused), 1800);
     assert_eq!(sunday.status, 200, "{}", sunday.body);
     assert_eq!(
@@ -189,7 +200,11 @@ async fn the_limit_is_the_plans_then_the_subscriptions_and_an_override_wins() {
     assert_eq!(limit().await, 12, "the workspace's plan");
 
     app.subscribe(50, "past_due").await;
-    assert_eq!(limit().await, 50, "the subscription's plan while Stripe retries");
+    assert_eq!(
+        limit().await,
+        50,
+        "the subscription's plan while Stripe retries"
+    );
 
     app.execute(
         "UPDATE workspace_subscriptions SET status = 'canceled' WHERE workspace_id = $1",
@@ -229,7 +244,10 @@ async fn get_reads_the_window_without_consuming_or_writing() {
     assert_eq!(first.body["used_today"], 5);
 
     let tomorrow = app.get(utc(2026, 3, 11, 4, 30, 0)).await;
-    assert_eq!(tomorrow.body["used_today"], 0, "an expired window reads as restarted");
+    assert_eq!(
+        tomorrow.body["used_today"], 0,
+        "an expired window reads as restarted"
+    );
     assert_eq!(tomorrow.body["reset_at"], "2026-03-11T18:30:00Z");
     let stored = app.stored(app.tenant.agent_id).await.unwrap();
     assert_eq!(
@@ -250,10 +268,18 @@ async fn another_workspaces_key_gets_404_and_consumes_nothing() {
     let agent = app.tenant.agent_id.to_string();
 
     let post = app
-        .post_raw(&agent, Some(&other.api_key), Some(r#"{"units": 1}"#.into()), morning())
+        .post_raw(
+            &agent,
+            Some(&other.api_key),
+            Some(r#"{"units": 1}"#.into()),
+            morning(),
+        )
         .await;
     let get = app
-        .send(request("GET", &agent, Some(&other.api_key), None), morning())
+        .send(
+            request("GET", &agent, Some(&other.api_key), None),
+            morning(),
+        )
         .await;
 
     assert_eq!(post.status, 404, "{}", post.body);
@@ -267,7 +293,11 @@ async fn unknown_and_malformed_agent_ids_are_404() {
     let app = TestApp::spawn().await;
     let key = Some(app.tenant.api_key.as_str());
 
-    for agent in [uuid::Uuid::new_v4().to_string(), "not-a-uuid".into(), "%20".into()] {
+    for agent in [
+        uuid::Uuid::new_v4().to_string(),
+        "not-a-uuid".into(),
+        "%20".into(),
+    ] {
         let response = app.post_raw(&agent, key, None, morning()).await;
         assert_eq!(response.status, 404, "{agent}: {}", response.body);
     }
@@ -279,7 +309,9 @@ async fn no_key_a_wrong_key_or_a_revoked_key_is_401() {
     let agent = app.tenant.agent_id.to_string();
 
     let none = app.post_raw(&agent, None, None, morning()).await;
-    let wrong = app.post_raw(&agent, Some("le_wrong"), None, morning()).await;
+    let wrong = app
+        .post_raw(&agent, Some("le_wrong"), None, morning())
+        .await;
     {
         let client = app.test_db.client().await;
         fixtures::revoke_api_key(&client, &app.tenant).await;
@@ -319,9 +351,19 @@ async fn malformed_json_is_400_and_a_non_json_body_is_415() {
     let agent = app.tenant.agent_id.to_string();
 
     let malformed = app
-        .post_raw(&agent, Some(&app.tenant.api_key), Some(r#"{"units": "#.into()), morning())
+        .post_raw(
+            &agent,
+            Some(&app.tenant.api_key),
+            Some(r#"{"units": "#.into()),
+            morning(),
+        )
         .await;
-    let mut text = request("POST", &agent, Some(&app.tenant.api_key), Some("units=1".into()));
+    let mut text = request(
+        "POST",
+        &agent,
+        Some(&app.tenant.api_key),
+        Some("units=1".into()),
+    );
     text.headers_mut()
         .insert("content-type", http::HeaderValue::from_static("text/plain"));
     let text = app.send(text, morning()).await;
@@ -329,4 +371,40 @@ async fn malformed_json_is_400_and_a_non_json_body_is_415() {
     assert_eq!(malformed.status, 400, "{}", malformed.body);
     assert_eq!(text.status, 415, "{}", text.body);
     assert_eq!(app.stored(app.tenant.agent_id).await, None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sample event
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_sample_api_gateway_event_runs_through_the_handler() {
+    let app = TestApp::spawn().await;
+    // The local stack's demo key and agent, in this test's workspace.
+    let demo_key_hash = store::api_keys::key_sha256("le_local_demo_key_change_me").to_vec();
+    app.execute(
+        "INSERT INTO api_keys (workspace_id, key_sha256, prefix, label) VALUES ($1, $2, 'le_local', 'demo')",
+        &[&app.tenant.workspace_id, &demo_key_hash],
+    )
+    .await;
+    app.execute(
+        "INSERT INTO agents (id, workspace_id, name) VALUES ('00000000-0000-4000-8000-00000000a001', $1, 'Asha Verma')",
+        &[&app.tenant.workspace_id],
+    )
+    .await;
+    let event = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/scrape-quota-post.json"
+    ))
+    .expect("the sample event exists");
+    let request = lambda_http::request::from_str(&event).expect("a valid API Gateway v2 event");
+
+    let response = app.send(request, morning()).await;
+
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        response.body["agent_id"],
+        "00000000-0000-4000-8000-00000000a001"
+    );
+    assert_eq!(response.body["used_today"], 3);
 }

@@ -3,7 +3,9 @@
 
 use crate::{health, router::Router};
 use http::Method;
+use platform::clock::Clock;
 use platform::jobs::Publisher;
+use scrape_quota::ScrapeQuota;
 use std::sync::Arc;
 use store::Db;
 use web_agent::WebAgent;
@@ -17,6 +19,7 @@ pub struct App {
     pub publisher: Publisher,
     pub web_agent: Arc<WebAgent>,
     pub whatsapp: Arc<WhatsApp>,
+    pub scrape_quota: Arc<ScrapeQuota>,
 }
 
 impl App {
@@ -38,6 +41,10 @@ impl App {
                 app_secret: whatsapp_app_secret,
                 verify_token: whatsapp_verify_token,
             }),
+            scrape_quota: Arc::new(ScrapeQuota {
+                db: db.clone(),
+                clock: Clock::System,
+            }),
             db,
             publisher,
         }
@@ -49,6 +56,8 @@ pub fn router(app: App) -> Router {
     let web = app.web_agent.clone();
     let wa_get = app.whatsapp.clone();
     let wa_post = app.whatsapp.clone();
+    let quota_post = app.scrape_quota.clone();
+    let quota_get = app.scrape_quota.clone();
     Router::new()
         .route(Method::GET, "/health", move |_req| {
             let db = db.clone();
@@ -64,6 +73,18 @@ pub fn router(app: App) -> Router {
         })
         .route(Method::POST, "/webhooks/whatsapp", move |req| {
             let h = wa_post.clone();
+            async move { h.handle(req).await }
+        })
+        .route(
+            Method::POST,
+            "/agents/{agent_id}/scrape-quota",
+            move |req| {
+                let h = quota_post.clone();
+                async move { h.handle(req).await }
+            },
+        )
+        .route(Method::GET, "/agents/{agent_id}/scrape-quota", move |req| {
+            let h = quota_get.clone();
             async move { h.handle(req).await }
         })
 }

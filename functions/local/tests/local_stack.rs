@@ -80,3 +80,33 @@ async fn a_web_agent_message_posted_locally_is_scored_within_a_second() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn the_scrape_quota_routes_reach_the_handler_with_the_agent_from_the_path() {
+    let test = TestDb::new().await;
+    let tenant = tenant(&**test.client().await).await;
+    let publisher = Publisher::new(test.db().clone(), platform::jobs::JobSink::Disabled);
+    let router = router(App::new(
+        test.db().clone(),
+        publisher,
+        Secret::new("s"),
+        Secret::new("t"),
+    ));
+    let path = format!("/agents/{}/scrape-quota", tenant.agent_id);
+
+    let consumed = router
+        .dispatch(post(
+            &path,
+            &tenant.api_key,
+            serde_json::json!({"units": 2}),
+        ))
+        .await;
+    let mut get = post(&path, &tenant.api_key, serde_json::json!({}));
+    *get.method_mut() = http::Method::GET;
+    let read = router.dispatch(get).await;
+
+    assert_eq!(consumed.status(), 200, "{:?}", consumed.body());
+    assert_eq!(read.status(), 200, "{:?}", read.body());
+    let body: serde_json::Value = serde_json::from_slice(read.body().as_ref()).expect("json");
+    assert_eq!(body["used_today"], 2, "GET reads what POST consumed");
+}
