@@ -5,6 +5,8 @@ use crate::{health, router::Router};
 use http::Method;
 use platform::clock::Clock;
 use platform::jobs::Publisher;
+use platform::jobs::RelaySettings;
+use scheduled::Jobs;
 use scrape_quota::ScrapeQuota;
 use std::sync::Arc;
 use store::Db;
@@ -20,6 +22,9 @@ pub struct App {
     pub web_agent: Arc<WebAgent>,
     pub whatsapp: Arc<WhatsApp>,
     pub scrape_quota: Arc<ScrapeQuota>,
+    /// The scheduled jobs, run on their intervals (`schedules`) and on demand
+    /// (`POST /local/jobs/{name}`).
+    pub jobs: Arc<Jobs>,
 }
 
 impl App {
@@ -45,6 +50,12 @@ impl App {
                 db: db.clone(),
                 clock: Clock::System,
             }),
+            jobs: Arc::new(Jobs {
+                db: db.clone(),
+                publisher: publisher.clone(),
+                relay: RelaySettings::default(),
+                clock: Clock::System,
+            }),
             db,
             publisher,
         }
@@ -58,6 +69,7 @@ pub fn router(app: App) -> Router {
     let wa_post = app.whatsapp.clone();
     let quota_post = app.scrape_quota.clone();
     let quota_get = app.scrape_quota.clone();
+    let jobs = app.jobs.clone();
     Router::new()
         .route(Method::GET, "/health", move |_req| {
             let db = db.clone();
@@ -86,5 +98,9 @@ pub fn router(app: App) -> Router {
         .route(Method::GET, "/agents/{agent_id}/scrape-quota", move |req| {
             let h = quota_get.clone();
             async move { h.handle(req).await }
+        })
+        .route(Method::POST, "/local/jobs/{name}", move |req| {
+            let jobs = jobs.clone();
+            async move { crate::jobs::handle(&jobs, req).await }
         })
 }

@@ -81,20 +81,63 @@ async fn a_web_agent_message_posted_locally_is_scored_within_a_second() {
     }
 }
 
-#[tokio::test]
-async fn the_scrape_quota_routes_reach_the_handler_with_the_agent_from_the_path() {
-    let test = TestDb::new().await;
-    let tenant = tenant(&**test.client().await).await;
-    let publisher = Publisher::new(test.db().clone(), platform::jobs::JobSink::Disabled);
-    let router = router(App::new(
+fn local_app(test: &TestDb) -> App {
+    let (sender, _published) = tokio::sync::mpsc::unbounded_channel();
+    let publisher = Publisher::new(
+        test.db().clone(),
+        platform::jobs::JobSink::InProcess(sender),
+    );
+    App::new(
         test.db().clone(),
         publisher,
         Secret::new("s"),
         Secret::new("t"),
-    ));
+    )
+}
+
+fn run_job(name: &str) -> Request {
+    http::Request::builder()
+        .method("POST")
+        .uri(format!("/local/jobs/{name}"))
+        .body(Body::Empty)
+        .expect("a valid request")
+}
+
+#[tokio::test]
+async fn a_scheduled_job_runs_now_through_the_local_jobs_route_and_answers_its_summary() {
+    let test = TestDb::new().await;
+    let routes = router(local_app(&test));
+
+    let response = routes.dispatch(run_job("cold_leads")).await;
+
+    assert_eq!(response.status(), 200, "{:?}", response.body());
+    let summary: serde_json::Value =
+        serde_json::from_slice(response.body().as_ref()).expect("a JSON summary");
+    assert_eq!(summary["moved_to_cold"], 0, "{summary}");
+}
+
+#[tokio::test]
+async fn an_unknown_scheduled_job_is_a_404_problem() {
+    let test = TestDb::new().await;
+    let routes = router(local_app(&test));
+
+    let response = routes.dispatch(run_job("make_coffee")).await;
+
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+}
+
+#[tokio::test]
+async fn the_scrape_quota_routes_reach_the_handler_with_the_agent_from_the_path() {
+    let test = TestDb::new().await;
+    let tenant = tenant(&**test.client().await).await;
+    let routes = router(local_app(&test));
     let path = format!("/agents/{}/scrape-quota", tenant.agent_id);
 
-    let consumed = router
+    let consumed = routes
         .dispatch(post(
             &path,
             &tenant.api_key,
@@ -103,7 +146,7 @@ async fn the_scrape_quota_routes_reach_the_handler_with_the_agent_from_the_path(
         .await;
     let mut get = post(&path, &tenant.api_key, serde_json::json!({}));
     *get.method_mut() = http::Method::GET;
-    let read = router.dispatch(get).await;
+    let read = routes.dispatch(get).await;
 
     assert_eq!(consumed.status(), 200, "{:?}", consumed.body());
     assert_eq!(read.status(), 200, "{:?}", read.body());
