@@ -10,9 +10,10 @@
 //! - handler: `ScrapeQuota::handle` on a built request with `{"units": 1}`, as Lambda or the
 //!   local stack call it: size check, bearer key lookup (round trip 1), path and body parsing,
 //!   the check-and-consume statement (round trip 2), the response JSON;
-//! - pgbench: the same two statements (the store's key lookup and its `consume.sql`, with the
-//!   handler's values inlined and `now()` for the clock), in C, prepared, one autocommit
-//!   statement each.
+//! - pgbench: the same two statements (the store's key lookup and its call of
+//!   `consume_scrape_quota`, with the handler's values inlined and `now()` for the clock), in C,
+//!   prepared, one autocommit statement each. The handler's statements are unnamed (pooler-safe)
+//!   and so parsed on every call; the function's own plan is cached per connection either way.
 //!
 //! Requests are spread over `AGENTS` agents of one workspace (request k asks for agent
 //! k mod `AGENTS`) on a plan whose limit is never reached, so every request is a grant (a write)
@@ -171,18 +172,15 @@ fn pgbench_script(workspace_id: Uuid) -> String {
             hex_lower(&store::api_keys::key_sha256(API_KEY))
         ),
     );
-    let consume = bench::sql_command(include_str!(
-        "../../../shared/store/src/scrape_quota/consume.sql"
-    ))
-    .replace("$1::uuid", &format!("'{workspace_id}'::uuid"))
-    // Agent ids are agent_id(n): the fixed prefix and n in the last 12 hex digits.
-    .replace(
-        "$2::uuid",
-        "('00000000-0000-4000-8000-' || lpad(to_hex((:a)::bigint), 12, '0'))::uuid",
-    )
-    .replace("$3::integer", "1")
-    .replace("$4::timestamptz", "now()")
-    .replace("$4", "now()");
+    let consume = store::scrape_quota::STATEMENT
+        .replace("$1", &format!("'{workspace_id}'::uuid"))
+        // Agent ids are agent_id(n): the fixed prefix and n in the last 12 hex digits.
+        .replace(
+            "$2",
+            "('00000000-0000-4000-8000-' || lpad(to_hex((:a)::bigint), 12, '0'))::uuid",
+        )
+        .replace("$3", "1")
+        .replace("$4", "now()");
     format!(
         "\\set a random(0, {max})\n{authenticate};\n{consume};\n",
         max = AGENTS - 1

@@ -1,6 +1,7 @@
 //! Agents' daily scrape quotas (`agent_scrape_quotas`): check and consume in one statement.
 //!
-//! The whole rule is `scrape_quota/consume.sql`, one unnamed statement and one round trip: the
+//! The whole rule is the SQL function `consume_scrape_quota` (`scrape_quota/consume.sql`, a
+//! schema source), called as one unnamed statement in one round trip: the
 //! window restarts when `reset_at` has passed (at the next midnight in the workspace's timezone),
 //! then the units are granted only if they fit the limit (the row's override, else the plan's
 //! `scrape_daily_limit` through `effective_plan_id`), and the row is created on first use. The
@@ -14,7 +15,9 @@ use domain::ids::{AgentId, WorkspaceId};
 use domain::quota::{QuotaWindow, Units};
 use tokio_postgres::types::Type;
 
-const CONSUME: &str = include_str!("scrape_quota/consume.sql");
+/// The one statement of both methods (public for the benchmark, which runs it in pgbench).
+pub const STATEMENT: &str = "SELECT agent_id, daily_limit, used_today, reset_at, consumed \
+                       FROM consume_scrape_quota($1, $2, $3, $4)";
 
 /// What a consume did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +76,7 @@ async fn run(
 ) -> Result<Option<(QuotaWindow, bool)>, StoreError> {
     let rows = client
         .query_typed(
-            CONSUME,
+            STATEMENT,
             &[
                 (&workspace_id.as_uuid(), Type::UUID),
                 (&agent_id.as_uuid(), Type::UUID),
