@@ -55,7 +55,8 @@ async fn a_first_consume_creates_the_window_and_answers_what_remains() {
     assert_eq!(stored.used_today, 3);
 }
 
-#[tokio::test]
+// Several worker threads, so the requests really run at once and not only interleave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forty_concurrent_consumes_against_a_limit_of_ten_grant_exactly_ten() {
     let app = Arc::new(TestApp::spawn().await);
     app.set_plan_limit(10).await;
@@ -76,6 +77,34 @@ async fn forty_concurrent_consumes_against_a_limit_of_ten_grant_exactly_ten() {
     assert_eq!((granted, refused), (10, 30), "{statuses:?}");
     let stored = app.stored(app.tenant.agent_id).await.expect("a row");
     assert_eq!(stored.used_today, 10);
+}
+
+// The restart and the consume are one statement: requests racing into a new day restart the
+// window once between them, never once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forty_concurrent_consumes_on_a_new_day_restart_the_window_once_and_grant_ten() {
+    let app = Arc::new(TestApp::spawn().await);
+    app.set_plan_limit(10).await;
+    assert_eq!(app.post_units(10, morning()).await.status, 200);
+    let next_morning = morning() + TimeDelta::days(1);
+
+    let requests: Vec<_> = (0..40)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.post_units(1, next_morning).await.status })
+        })
+        .collect();
+    let mut granted = 0;
+    for request in requests {
+        granted += usize::from(request.await.expect("a request task") == 200);
+    }
+
+    assert_eq!(granted, 10);
+    let stored = app.stored(app.tenant.agent_id).await.expect("a row");
+    assert_eq!(
+        (stored.used_today, stored.reset_at),
+        (10, utc(2026, 3, 11, 18, 30, 0))
+    );
 }
 
 #[tokio::test]
