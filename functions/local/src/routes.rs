@@ -7,6 +7,7 @@ use platform::clock::Clock;
 use platform::jobs::Publisher;
 use platform::jobs::RelaySettings;
 use scheduled::Jobs;
+use scrape_quota::ScrapeQuota;
 use std::sync::Arc;
 use store::Db;
 use web_agent::WebAgent;
@@ -20,6 +21,7 @@ pub struct App {
     pub publisher: Publisher,
     pub web_agent: Arc<WebAgent>,
     pub whatsapp: Arc<WhatsApp>,
+    pub scrape_quota: Arc<ScrapeQuota>,
     /// The scheduled jobs, run on their intervals (`schedules`) and on demand
     /// (`POST /local/jobs/{name}`).
     pub jobs: Arc<Jobs>,
@@ -44,6 +46,10 @@ impl App {
                 app_secret: whatsapp_app_secret,
                 verify_token: whatsapp_verify_token,
             }),
+            scrape_quota: Arc::new(ScrapeQuota {
+                db: db.clone(),
+                clock: Clock::System,
+            }),
             jobs: Arc::new(Jobs {
                 db: db.clone(),
                 publisher: publisher.clone(),
@@ -61,6 +67,8 @@ pub fn router(app: App) -> Router {
     let web = app.web_agent.clone();
     let wa_get = app.whatsapp.clone();
     let wa_post = app.whatsapp.clone();
+    let quota_post = app.scrape_quota.clone();
+    let quota_get = app.scrape_quota.clone();
     let jobs = app.jobs.clone();
     Router::new()
         .route(Method::GET, "/health", move |_req| {
@@ -77,6 +85,18 @@ pub fn router(app: App) -> Router {
         })
         .route(Method::POST, "/webhooks/whatsapp", move |req| {
             let h = wa_post.clone();
+            async move { h.handle(req).await }
+        })
+        .route(
+            Method::POST,
+            "/agents/{agent_id}/scrape-quota",
+            move |req| {
+                let h = quota_post.clone();
+                async move { h.handle(req).await }
+            },
+        )
+        .route(Method::GET, "/agents/{agent_id}/scrape-quota", move |req| {
+            let h = quota_get.clone();
             async move { h.handle(req).await }
         })
         .route(Method::POST, "/local/jobs/{name}", move |req| {

@@ -21,6 +21,7 @@
 //!   intents, consent, reasons with JSON paths).
 //! - [`web_agent`]: the web-agent webhook body parsed into typed values or field errors.
 //! - [`jobs`]: the versioned SQS job messages shared by producers and consumers.
+//! - [`quota`]: scrape-quota request units, the window's remaining units and `Retry-After`.
 
 pub mod consent;
 pub mod email;
@@ -28,6 +29,7 @@ pub mod ids;
 pub mod intent;
 pub mod jobs;
 pub mod phone;
+pub mod quota;
 pub mod scoring;
 pub mod secret;
 pub mod signature;
