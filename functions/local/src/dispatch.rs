@@ -13,7 +13,8 @@
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use domain::jobs::{Job, Queue};
 use platform::jobs::{
-    Consumer, InProcessDelivery, JobSink, QueueUrls, SqsSink, ensure_queues, poll_once, run_decoded,
+    Consumer, InProcessDelivery, JobSink, LocalSqsError, QueueUrls, SqsSink, UndecodableJob,
+    ensure_queues, poll_once, run_decoded,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -90,7 +91,7 @@ async fn dispatch_loop(
             let records = deliveries.iter().map(|d| {
                 (
                     d.message_id.clone(),
-                    Job::from_body(&d.body).map_err(|e| e.to_string()),
+                    Job::from_body(&d.body).map_err(UndecodableJob::from),
                 )
             });
             let failed = run_decoded(records, |jobs| consumer.consume(jobs)).await;
@@ -116,7 +117,7 @@ async fn dispatch_loop(
 
 /// Creates the queues on the SQS-compatible server at `endpoint`, starts one poller per queue
 /// with a consumer, and returns the sink producers publish to.
-pub async fn start_sqs(endpoint: &str, consumers: Consumers) -> Result<JobSink, String> {
+pub async fn start_sqs(endpoint: &str, consumers: Consumers) -> Result<JobSink, LocalSqsError> {
     let client = local_sqs_client(endpoint);
     let urls = ensure_queues(&client, QUEUE_PREFIX, MAX_RECEIVES, 30).await?;
     for (queue, QueueUrls { url, .. }) in &urls {

@@ -330,38 +330,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn item_paths_follow_the_raw_order_and_skip_unreadable_items() {
-        let value =
-            json!({"messages": [{"id": "a"}, {"no_id": 1}, {"id": "b"}, {"id": 7}, {"id": "a"}]});
-        let paths = item_paths(
-            "entry[0].changes[1]",
-            Some(&value),
-            "messages",
-            ["a", "b", "7", "a", "zz"].into_iter(),
-        );
-        assert_eq!(
-            paths,
-            vec![
-                "entry[0].changes[1].value.messages[0]",
-                "entry[0].changes[1].value.messages[2]",
-                "entry[0].changes[1].value.messages[3]",
-                "entry[0].changes[1].value.messages[4]",
-                "entry[0].changes[1].value.messages[?]",
-            ]
-        );
-    }
-
-    #[test]
-    fn change_locations_skip_what_the_parser_skips() {
-        let body = json!({"entry": ["junk", {"changes": [1, {"value": {"a": 1}}]}, {"changes": "x"}, {"changes": [{}]}]});
-        let paths: Vec<String> = change_locations(&body)
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect();
-        assert_eq!(paths, vec!["entry[1].changes[1]", "entry[3].changes[0]"]);
-    }
-
-    #[test]
     fn bodies_jsonb_cannot_hold_are_journaled_wrapped() {
         let cases: &[(&str, &[u8], &str)] = &[
             ("not JSON", b"hello", r#"{"body_text":"hello"}"#),
