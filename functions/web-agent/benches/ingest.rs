@@ -240,7 +240,7 @@ fn pgbench_script(workspace_id: uuid::Uuid) -> String {
            'name', 'Person ' || (:p)::text, \
            'external_session_id', 's-' || (:p)::text, \
            'message_id', 'pgb-' || (:m)::text, \
-           'event_key', 'm:{workspace_id}:pgb-' || (:m)::text), {body});\n",
+           'event_key', concat_ws(chr(58), 'm', '{workspace_id}', 'pgb-' || (:m)::text)), {body});\n",
         max = PERSONS - 1,
         argument = hex_json(&argument),
         body = hex_json(&sample),
