@@ -17,6 +17,7 @@
 //! - [`signature`]: webhook signature verification (Meta `X-Hub-Signature-256`, `Stripe-Signature`).
 //! - [`whatsapp`]: Meta WhatsApp Cloud API webhook payloads parsed into typed messages/statuses.
 //! - [`web_agent`]: the web-agent webhook body parsed into typed values or field errors.
+//! - [`site`]: agent microsites: the typed site document, its writers and its HTML page.
 //! - [`jobs`]: the versioned SQS job messages shared by producers and consumers.
 
 pub mod consent;
@@ -28,6 +29,7 @@ pub mod phone;
 pub mod scoring;
 pub mod secret;
 pub mod signature;
+pub mod site;
 pub mod stage;
 pub mod validation;
 pub mod web_agent;
