@@ -8,6 +8,7 @@
 //! - [`migrate`]: the embedded `migrations/` folder and the runner (`local -- migrate`); Lambda
 //!   functions never migrate.
 //! - [`outbox`]: the transactional outbox: enqueue in the caller's transaction, claim, mark.
+//! - [`sites`]: agent microsites: build inputs, versioned publishing, the live page.
 //! - [`error`]: [`StoreError`] and the one helper that maps constraint violations by name.
 //! - [`cluster`] (feature `cluster`): a private PostgreSQL cluster started from the system's
 //!   binaries, for the local stack and the tests.
@@ -20,6 +21,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod pool;
 pub mod scoring;
+pub mod sites;
 pub mod web_agent;
 pub mod whatsapp;
 
