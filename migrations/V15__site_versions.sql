@@ -19,7 +19,10 @@ ALTER TABLE agent_site_documents ADD COLUMN site_revision bigint;
 -- once instead of waiting out the grace period it leaves to producers.
 ALTER TABLE outbox ADD COLUMN needs_relay boolean NOT NULL DEFAULT false;
 
--- At most one pending (unpublished) site_rebuild job per agent: 100 listing edits in one import
--- are one job. Producers insert with ON CONFLICT DO NOTHING against this index.
+-- At most one pending site_rebuild job per agent: 100 listing edits in one import are one job.
+-- Producers insert with ON CONFLICT DO NOTHING against this index. "Pending" means not yet
+-- claimed by the relay (attempts = 0), not merely unpublished: the relay commits its claim before
+-- it sends, so an edit made after the claim gets a job of its own instead of coalescing into one
+-- whose consumer may already have read the old input.
 CREATE UNIQUE INDEX outbox_pending_site_rebuild_idx ON outbox ((payload ->> 'agent_id'))
-    WHERE queue = 'sites' AND published_at IS NULL;
+    WHERE queue = 'sites' AND published_at IS NULL AND attempts = 0;

@@ -1,7 +1,7 @@
 //! The local stack's route table: the same routes `template.yaml` gives API Gateway, each handed
 //! to the same handler its Lambda function runs. Adding a function is one `.route(…)` line here.
 
-use crate::{health, router::Router};
+use crate::{health, router::Router, sites};
 use http::Method;
 use platform::jobs::Publisher;
 use std::sync::Arc;
@@ -49,6 +49,7 @@ pub fn router(app: App) -> Router {
     let web = app.web_agent.clone();
     let wa_get = app.whatsapp.clone();
     let wa_post = app.whatsapp.clone();
+    let sites_db = app.db.clone();
     Router::new()
         .route(Method::GET, "/health", move |_req| {
             let db = db.clone();
@@ -65,5 +66,9 @@ pub fn router(app: App) -> Router {
         .route(Method::POST, "/webhooks/whatsapp", move |req| {
             let h = wa_post.clone();
             async move { h.handle(req).await }
+        })
+        .route(Method::GET, "/sites/{site_slug}", move |req| {
+            let db = sites_db.clone();
+            async move { sites::handle(&db, req).await }
         })
 }

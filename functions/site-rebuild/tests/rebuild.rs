@@ -564,3 +564,24 @@ async fn the_relay_takes_trigger_written_jobs_without_the_producer_grace_period(
         "the producer's fresh row waits"
     );
 }
+
+#[tokio::test]
+async fn an_edit_after_the_relay_claimed_the_pending_job_gets_a_job_of_its_own() {
+    let world = World::new().await;
+    world.sql("UPDATE agents SET name = 'Asha V.'").await;
+    let hour = std::time::Duration::from_secs(3600);
+    let claimed = store::outbox::claim_due(&**world.test.client().await, 10, hour, hour)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+
+    // The claimed job may already be with a consumer that read the old name.
+    world.sql("UPDATE agents SET name = 'Asha Verma'").await;
+
+    assert_eq!(
+        world
+            .count("SELECT count(*) FROM outbox WHERE queue = 'sites' AND published_at IS NULL")
+            .await,
+        2
+    );
+}

@@ -1,4 +1,4 @@
--- Writes at most one pending site_rebuild outbox row per agent; agents that no longer exist get
+-- Writes at most one pending (unclaimed) site_rebuild outbox row per agent; agents that no longer exist get
 -- none. ON CONFLICT against outbox_pending_site_rebuild_idx (migration V15) coalesces with a job
 -- that is already waiting, so 100 listing edits in one import are one job.
 -- The payload is exactly domain::jobs::Job::SiteRebuild's JSON; a parity test in
@@ -16,6 +16,7 @@ AS $$
     FROM agents a
     WHERE a.id = ANY (p_agent_ids)
     ORDER BY a.id
-    ON CONFLICT ((payload ->> 'agent_id')) WHERE queue = 'sites' AND published_at IS NULL
+    ON CONFLICT ((payload ->> 'agent_id'))
+        WHERE queue = 'sites' AND published_at IS NULL AND attempts = 0
     DO NOTHING
 $$;
