@@ -125,3 +125,80 @@ async fn an_unknown_or_malformed_slug_is_a_404_problem() {
         );
     }
 }
+
+/// The browser: `$CHROMIUM`, else Debian's `chromium` on the PATH (scripts/test installs it).
+fn find_chromium() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        return Some(path.into());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("chromium"))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// Flags for a quiet, hermetic headless run: no sandbox (containers, root), no GPU, and none of
+/// the background traffic a first run makes.
+const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+];
+
+#[tokio::test]
+async fn the_demo_site_renders_in_headless_chromium() {
+    let Some(chromium) = find_chromium() else {
+        eprintln!(
+            "skipped: no Chromium (Debian's `chromium` package; scripts/test installs it, or set CHROMIUM)"
+        );
+        return;
+    };
+    let (_test, router) = start().await;
+    page_when(&router, Duration::from_secs(3), |_| true).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let url = format!(
+        "http://{}/sites/asha-verma",
+        listener.local_addr().expect("an address")
+    );
+    tokio::spawn(local::server::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    let profile = std::env::temp_dir().join(format!("sites-chromium-{}", uuid::Uuid::new_v4()));
+
+    let output = tokio::task::spawn_blocking({
+        let profile = profile.clone();
+        move || {
+            std::process::Command::new(chromium)
+                .args(CHROMIUM_FLAGS)
+                .arg(format!("--user-data-dir={}", profile.display()))
+                .arg("--dump-dom")
+                .arg(url)
+                .output()
+        }
+    })
+    .await
+    .expect("the browser task ran")
+    .expect("chromium starts");
+    let _ = std::fs::remove_dir_all(profile);
+
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        dom.contains("<h1>Homes in Baner, Aundh and Kothrud with Asha Verma</h1>"),
+        "{dom}"
+    );
+    assert!(dom.contains("2 BHK with balcony, Baner"), "{dom}");
+}

@@ -36,6 +36,9 @@ pub struct Site {
     pub lang: String,
     /// The number style prices are written in (`en-IN`).
     pub locale: String,
+    /// The page renderer ([`super::render::renderer_id`]), so a new page design makes a new
+    /// version when a site is next rebuilt.
+    pub renderer: String,
     pub brand: Brand,
     pub theme: Theme,
     pub meta: Meta,

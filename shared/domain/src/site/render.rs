@@ -11,6 +11,18 @@
 
 use super::document::{Cta, Listing, Section, SiteDocument, Theme, VisibleStatus};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use sha2::{Digest, Sha256};
+
+/// Which page renderer a document was rendered with: a digest of this file's source.
+///
+/// Versions are skipped when the document's hash is unchanged, and the HTML is stored beside
+/// the document, so a change to the page (markup, stylesheet) must change the document too or
+/// no site would ever get the new page. Deriving it from the source means nobody has to remember
+/// to bump it. It is recorded as `site.renderer`.
+pub fn renderer_id() -> String {
+    let digest = Sha256::digest(include_str!("render.rs").as_bytes());
+    format!("maud-{}", hex::encode(&digest[..6]))
+}
 
 /// The whole page.
 pub fn page(doc: &SiteDocument) -> String {
@@ -290,6 +302,7 @@ section{padding:3rem 0}\
 .card h3 a{color:inherit}\
 .badge{display:inline-block;margin:0;background:var(--accent);color:#fff;border-radius:.25rem;padding:0 .5rem;font-size:.875rem}\
 .price{font-size:1.25rem;font-weight:700;color:var(--primary);margin:.25rem 0}\
+.price data,.price small{white-space:nowrap}\
 .price small{font-weight:400;color:#4b5563}\
 .facts{display:flex;flex-wrap:wrap;gap:.75rem;list-style:none;padding:0;margin:.25rem 0;color:#4b5563}\
 .address{margin:.25rem 0 0;color:#4b5563}\

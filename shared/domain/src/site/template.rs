@@ -301,6 +301,7 @@ pub fn assemble(input: &SiteInput, copy: SiteCopy) -> SiteDocument {
             slug: config.slug.clone(),
             lang: "en".to_owned(),
             locale: input.locale.tag().to_owned(),
+            renderer: super::render::renderer_id(),
             brand: Brand {
                 name: brand_name.clone(),
                 tagline: config.branding.tagline.clone(),
