@@ -15,10 +15,12 @@
 //! - [`schedules`]: the scheduled jobs on their intervals.
 //! - [`health`]: `GET /health`, a real database round trip.
 //! - [`sites`]: `GET /sites/{site_slug}`, the live version of an agent's microsite.
+//! - [`jobs`]: `POST /local/jobs/{name}`, one scheduled job run now (local stack only).
 
 pub mod database;
 pub mod dispatch;
 pub mod health;
+pub mod jobs;
 pub mod router;
 pub mod routes;
 pub mod schedules;
