@@ -84,6 +84,9 @@ impl SiteRebuild {
                 Loaded::NoConfig => {
                     outcomes.insert(agent_id, Outcome::NoConfig);
                 }
+                Loaded::UpToDate => {
+                    outcomes.insert(agent_id, Outcome::UpToDate);
+                }
             }
         }
         for published in publish(&**client, &builds).await? {
@@ -97,6 +100,7 @@ impl SiteRebuild {
 #[derive(Debug, Clone, Copy)]
 enum Outcome {
     NoConfig,
+    UpToDate,
     Published(Published),
 }
 
@@ -105,6 +109,9 @@ fn log_outcome(agent_id: AgentId, outcome: Option<&Outcome>) {
         None => tracing::info!(agent_id = %agent_id, "agent no longer exists; job acknowledged"),
         Some(Outcome::NoConfig) => {
             tracing::info!(agent_id = %agent_id, "agent has no site config; job acknowledged");
+        }
+        Some(Outcome::UpToDate) => {
+            tracing::info!(agent_id = %agent_id, "site already built from this input; job acknowledged");
         }
         Some(Outcome::Published(p)) => match p.outcome {
             PublishOutcome::Missing => {

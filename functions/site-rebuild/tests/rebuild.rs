@@ -585,3 +585,52 @@ async fn an_edit_after_the_relay_claimed_the_pending_job_gets_a_job_of_its_own()
         2
     );
 }
+
+#[tokio::test]
+async fn a_duplicate_job_with_a_different_copy_writer_answer_makes_no_new_version() {
+    let world = World::new().await;
+    let client = world.test.client().await;
+    let target = [(
+        WorkspaceId::from_uuid(world.workspace),
+        AgentId::from_uuid(world.agent),
+    )];
+    let Some((agent_id, Loaded::Ready { input, revision })) = load_inputs(&**client, &target)
+        .await
+        .expect("inputs")
+        .into_iter()
+        .next()
+    else {
+        panic!("ready");
+    };
+    let mut copy = domain::site::template::copy(&input);
+    let first = Build {
+        agent_id,
+        revision,
+        site: domain::site::BuiltSite::with_copy(
+            &input,
+            copy.clone(),
+            domain::site::Generator::Ai("m".into()),
+        ),
+    };
+    copy.headline = "A different answer from the model".to_owned();
+    let second = Build {
+        agent_id,
+        revision,
+        site: domain::site::BuiltSite::with_copy(
+            &input,
+            copy,
+            domain::site::Generator::Ai("m".into()),
+        ),
+    };
+
+    publish(&**client, &[first]).await.expect("publish");
+    let published = publish(&**client, &[second]).await.expect("publish again");
+
+    assert_eq!(published[0].outcome, PublishOutcome::Unchanged);
+    assert_eq!(world.versions().await, [1]);
+    let reloaded = load_inputs(&**client, &target).await.expect("inputs");
+    assert!(
+        matches!(reloaded[0].1, Loaded::UpToDate),
+        "the next duplicate skips the build"
+    );
+}

@@ -39,6 +39,8 @@ pub enum Loaded {
     },
     /// The agent exists but has no site config: nothing to build.
     NoConfig,
+    /// The live version was built from the current input (a duplicate job): nothing to build.
+    UpToDate,
 }
 
 /// One listing as load.sql writes it into its JSON array.
@@ -119,6 +121,9 @@ fn loaded_from_row(row: &tokio_postgres::Row) -> Result<(AgentId, Loaded), Store
     };
     let slug =
         SiteSlug::parse(&slug).map_err(|e| decode("agent_configs.site_slug", e.to_string()))?;
+    if row.try_get::<_, bool>("up_to_date")? {
+        return Ok((agent_id, Loaded::UpToDate));
+    }
     let listings: serde_json::Value = row.try_get("listings")?;
     let listings: Vec<ListingRow> =
         serde_json::from_value(listings).map_err(|e| decode("property_listings", e.to_string()))?;

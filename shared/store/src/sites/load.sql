@@ -16,6 +16,14 @@ SELECT a.id AS agent_id,
        c.branding,
        c.cta,
        c.site_revision,
+       -- The newest version was built from exactly this input: nothing to build.
+       coalesce((
+           SELECT d.site_revision = c.site_revision
+           FROM agent_site_documents d
+           WHERE d.agent_id = a.id
+           ORDER BY d.version DESC
+           LIMIT 1
+       ), false) AS up_to_date,
        coalesce((
            SELECT jsonb_agg(jsonb_build_object(
                       'id', l.id,

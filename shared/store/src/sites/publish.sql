@@ -6,8 +6,9 @@
 --    without a lock. (PL/pgSQL, not one SQL statement, for exactly this reason: each statement
 --    here takes a fresh snapshot after the lock is granted, so it sees a version another
 --    consumer committed while this one waited; a CTE's snapshot would predate the wait.)
--- 2. Insert the next version unless the newest one has the same content_sha256 (a duplicate or
---    no-op rebuild) or was built from newer input (a slow build must not replace a fresh one).
+-- 2. Insert the next version unless the newest one has the same content_sha256 (a no-op
+--    rebuild), was built from the same input (a duplicate job) or from newer input (a slow build
+--    must not replace a fresh one).
 -- 3. If the config's site_revision is still the one the build read, nothing changed since:
 --    clear needs_site_rebuild and set last_built_at. Otherwise leave the flag and make sure a
 --    job follows (unless a newer build already published the current input), because the
@@ -58,7 +59,10 @@ BEGIN
         ORDER BY d.version DESC
         LIMIT 1;
 
-        IF v_newest_version IS NOT NULL AND v_newest_sha = p_shas[v_i] THEN
+        IF v_newest_version IS NOT NULL
+           AND (v_newest_sha = p_shas[v_i] OR v_newest_revision = p_revisions[v_i]) THEN
+            -- Same content, or the same input already published: a writer that is not
+            -- deterministic (the AI writer) must not turn a duplicate job into a version.
             outcome := 'unchanged';
             live_version := v_newest_version;
         ELSIF v_newest_revision IS NOT NULL AND v_newest_revision > p_revisions[v_i] THEN
