@@ -158,7 +158,12 @@ async fn serve_on(database: &database::LocalDatabase, port: u16) -> Result<(), S
         )
         .with(
             Queue::Sites,
-            Arc::new(site_rebuild::SiteRebuild { db: db.clone() }),
+            Arc::new(site_rebuild::SiteRebuild {
+                db: db.clone(),
+                writer: platform::site_writer::AiWriter::from_env()
+                    .await
+                    .map(Arc::new),
+            }),
         );
     let sink = match platform::config::optional("SQS_ENDPOINT_URL") {
         Some(endpoint) => dispatch::start_sqs(&endpoint, consumers)

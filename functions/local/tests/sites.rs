@@ -38,9 +38,7 @@ async fn start() -> (TestDb, local::router::Router) {
     seed(test.db(), &demo).await.expect("the demo is seeded");
     let consumers = Consumers::new().with(
         Queue::Sites,
-        Arc::new(SiteRebuild {
-            db: test.db().clone(),
-        }),
+        Arc::new(SiteRebuild::template_only(test.db().clone())),
     );
     let publisher = Publisher::new(test.db().clone(), start_in_process(consumers));
     start_trigger_relay(publisher.clone());

@@ -129,9 +129,7 @@ impl World {
     }
 
     fn consumer(&self) -> SiteRebuild {
-        SiteRebuild {
-            db: self.test.db().clone(),
-        }
+        SiteRebuild::template_only(self.test.db().clone())
     }
 
     /// One delivery of the agent's job; panics unless it is acknowledged.

@@ -7,6 +7,7 @@
 //! - [`problem`]: [`ApiError`], the HTTP layer's one error type, and its single mapping to
 //!   RFC 9457 `application/problem+json` responses.
 //! - [`jobs`]: publishing outbox rows (SQS or in-process), the relay, and the SQS batch runner.
+//! - [`site_writer`] (feature `site-writer`): the AI microsite copy writer (Bedrock Converse).
 //! - [`http`]: request bodies (size limit before parsing, content type, JSON) and JSON responses.
 
 pub mod clock;
@@ -14,6 +15,8 @@ pub mod config;
 pub mod http;
 pub mod jobs;
 pub mod problem;
+#[cfg(feature = "site-writer")]
+pub mod site_writer;
 pub mod telemetry;
 
 pub use problem::ApiError;

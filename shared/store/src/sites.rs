@@ -287,3 +287,57 @@ pub async fn live_html<C: GenericClient>(
         .await?;
     Ok(row.first().map(|r| r.try_get("html")).transpose()?)
 }
+
+/// One AI writer call, for `ai_usage_logs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AiUsage {
+    pub workspace_id: WorkspaceId,
+    pub agent_id: AgentId,
+    pub model: String,
+    pub input_tokens: i32,
+    pub output_tokens: i32,
+    pub latency_ms: i32,
+    /// The error class (`timeout`, `throttled`, `invalid_output`, …); `None` = success.
+    pub error: Option<&'static str>,
+}
+
+/// The operation name site builds log under.
+pub const AI_OPERATION_BUILD_SITE: &str = "build_site";
+
+/// Records a batch's AI writer calls in one statement.
+pub async fn log_ai_usage<C: GenericClient>(
+    client: &C,
+    usage: &[AiUsage],
+) -> Result<u64, StoreError> {
+    if usage.is_empty() {
+        return Ok(0);
+    }
+    let workspaces: Vec<Uuid> = usage.iter().map(|u| u.workspace_id.as_uuid()).collect();
+    let agents: Vec<Uuid> = usage.iter().map(|u| u.agent_id.as_uuid()).collect();
+    let models: Vec<&str> = usage.iter().map(|u| u.model.as_str()).collect();
+    let inputs: Vec<i32> = usage.iter().map(|u| u.input_tokens.max(0)).collect();
+    let outputs: Vec<i32> = usage.iter().map(|u| u.output_tokens.max(0)).collect();
+    let latencies: Vec<i32> = usage.iter().map(|u| u.latency_ms.max(0)).collect();
+    let errors: Vec<Option<&str>> = usage.iter().map(|u| u.error).collect();
+    let rows = client
+        .query_typed(
+            "INSERT INTO ai_usage_logs (workspace_id, agent_id, operation, model, input_tokens,
+                                        output_tokens, latency_ms, success, error)
+             SELECT w, a, $8, m, i, o, l, e IS NULL, e
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int4[], $5::int4[], $6::int4[],
+                         $7::text[]) AS u (w, a, m, i, o, l, e)
+             RETURNING id",
+            &[
+                (&workspaces, Type::UUID_ARRAY),
+                (&agents, Type::UUID_ARRAY),
+                (&models, Type::TEXT_ARRAY),
+                (&inputs, Type::INT4_ARRAY),
+                (&outputs, Type::INT4_ARRAY),
+                (&latencies, Type::INT4_ARRAY),
+                (&errors, Type::TEXT_ARRAY),
+                (&AI_OPERATION_BUILD_SITE, Type::TEXT),
+            ],
+        )
+        .await?;
+    Ok(rows.len() as u64)
+}

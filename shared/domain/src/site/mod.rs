@@ -9,12 +9,14 @@
 //! this crate, whose output is checked by [`SiteCopy::validate`] before it is used.
 //!
 //! Modules:
+//! - [`ai`]: the AI writer's prompt and the checks its answer must pass (no I/O here).
 //! - [`money`]: exact decimal amounts, currencies and locale-aware price formatting.
 //! - [`values`]: URLs, colours, fonts and slugs that can only hold safe forms.
 //! - [`document`]: the document types, serialised to `agent_site_documents.document`.
 //! - [`template`]: the deterministic writer and the assembly of copy + facts into a document.
 //! - [`render`]: the static HTML page (maud; escaped by construction, no JavaScript).
 
+pub mod ai;
 pub mod document;
 pub mod money;
 pub mod render;
@@ -292,7 +294,7 @@ impl SiteCopy {
             text(format!("faq.{i}.answer"), &item.answer, limits::FAQ_ANSWER);
         }
         text(
-            "meta_description".into(),
+            "metaDescription".into(),
             &self.meta_description,
             limits::META_DESCRIPTION,
         );
