@@ -63,3 +63,14 @@ ensure_cc() {
         apt_install build-essential
     fi
 }
+
+# Headless Chromium (Debian's `chromium` package) for the test that opens the demo microsite in
+# a real browser. Best effort: where it cannot be installed (no apt, no root, offline) the test
+# skips and says why, so the rest of the suite still runs.
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1 || [ -n "${CHROMIUM:-}" ]; then return; fi
+    echo "==> installing Chromium from Debian's packages (headless browser test)"
+    if ! apt_install chromium fonts-dejavu-core; then
+        echo "==> could not install chromium; the headless browser test will be skipped"
+    fi
+}

@@ -13,8 +13,8 @@
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use domain::jobs::{Job, Queue};
 use platform::jobs::{
-    Consumer, InProcessDelivery, JobSink, LocalSqsError, QueueUrls, SqsSink, UndecodableJob,
-    ensure_queues, poll_once, run_decoded,
+    Consumer, InProcessDelivery, JobSink, LocalSqsError, Publisher, QueueUrls, RelaySettings,
+    SqsSink, UndecodableJob, ensure_queues, poll_once, run_decoded,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -56,6 +56,37 @@ impl Consumers {
     pub fn get(&self, queue: Queue) -> Option<&Arc<dyn Consumer>> {
         self.by_queue.get(&queue)
     }
+}
+
+/// How often the local stack relays outbox rows that no producer publishes.
+pub const TRIGGER_RELAY_EVERY: Duration = Duration::from_secs(1);
+
+/// Relays trigger-written outbox rows (site rebuilds from dashboard and import edits) within
+/// [`TRIGGER_RELAY_EVERY`]. No producer publishes those rows after commit; in AWS the minutely
+/// `outbox_relay` job takes them (without its grace period, see `needs_relay`), locally a
+/// developer should see an edit on the site within a couple of seconds. Rows their producer
+/// publishes are still left alone for the grace period, as in AWS.
+pub fn start_trigger_relay(publisher: Publisher) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(TRIGGER_RELAY_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match publisher.relay(RelaySettings::default()).await {
+                Ok(report) if report.claimed > 0 => {
+                    tracing::debug!(
+                        claimed = report.claimed,
+                        published = report.published,
+                        "relayed outbox rows"
+                    );
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(error = %platform::problem::error_chain(&err), "local outbox relay failed");
+                }
+            }
+        }
+    });
 }
 
 /// Starts in-process dispatch and returns the sink producers publish to.

@@ -14,6 +14,7 @@
 //! - [`dispatch`]: outbox jobs to consumers, in-process or through an SQS-compatible server.
 //! - [`schedules`]: the scheduled jobs on their intervals.
 //! - [`health`]: `GET /health`, a real database round trip.
+//! - [`sites`]: `GET /sites/{site_slug}`, the live version of an agent's microsite.
 //! - [`jobs`]: `POST /local/jobs/{name}`, one scheduled job run now (local stack only).
 
 pub mod database;
@@ -25,3 +26,4 @@ pub mod routes;
 pub mod schedules;
 pub mod seed;
 pub mod server;
+pub mod sites;

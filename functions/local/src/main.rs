@@ -148,13 +148,23 @@ async fn serve_on(database: &database::LocalDatabase, port: u16) -> Result<(), S
         .await
         .map_err(|e| format!("listening on {address}: {e} (set PORT to use another port)"))?;
     // Consumers register here, one line each.
-    let consumers = dispatch::Consumers::new().with(
-        Queue::Scoring,
-        Arc::new(score_lead::ScoreLead {
-            db: db.clone(),
-            clock: Clock::System,
-        }),
-    );
+    let consumers = dispatch::Consumers::new()
+        .with(
+            Queue::Scoring,
+            Arc::new(score_lead::ScoreLead {
+                db: db.clone(),
+                clock: Clock::System,
+            }),
+        )
+        .with(
+            Queue::Sites,
+            Arc::new(site_rebuild::SiteRebuild {
+                db: db.clone(),
+                writer: platform::site_writer::AiWriter::from_env()
+                    .await
+                    .map(Arc::new),
+            }),
+        );
     let sink = match platform::config::optional("SQS_ENDPOINT_URL") {
         Some(endpoint) => dispatch::start_sqs(&endpoint, consumers)
             .await
@@ -162,6 +172,7 @@ async fn serve_on(database: &database::LocalDatabase, port: u16) -> Result<(), S
         None => dispatch::start_in_process(consumers),
     };
     let publisher = Publisher::new(db.clone(), sink);
+    dispatch::start_trigger_relay(publisher.clone());
     let app = routes::App::new(
         db,
         publisher,

@@ -1,7 +1,7 @@
 //! The local stack's route table: the same routes `template.yaml` gives API Gateway, each handed
 //! to the same handler its Lambda function runs. Adding a function is one `.route(…)` line here.
 
-use crate::{health, router::Router};
+use crate::{health, router::Router, sites};
 use http::Method;
 use platform::clock::Clock;
 use platform::jobs::Publisher;
@@ -69,6 +69,7 @@ pub fn router(app: App) -> Router {
     let wa_post = app.whatsapp.clone();
     let quota_post = app.scrape_quota.clone();
     let quota_get = app.scrape_quota.clone();
+    let sites_db = app.db.clone();
     let jobs = app.jobs.clone();
     Router::new()
         .route(Method::GET, "/health", move |_req| {
@@ -98,6 +99,10 @@ pub fn router(app: App) -> Router {
         .route(Method::GET, "/agents/{agent_id}/scrape-quota", move |req| {
             let h = quota_get.clone();
             async move { h.handle(req).await }
+        })
+        .route(Method::GET, "/sites/{site_slug}", move |req| {
+            let db = sites_db.clone();
+            async move { sites::handle(&db, req).await }
         })
         .route(Method::POST, "/local/jobs/{name}", move |req| {
             let jobs = jobs.clone();

@@ -1,6 +1,7 @@
 //! The demo workspace the local stack seeds at every start (idempotently): slug `demo`, an API
 //! key from `LOCAL_API_KEY`, a WhatsApp channel for `LOCAL_WHATSAPP_PHONE_NUMBER_ID`, one agent
-//! with a microsite config, a few listings and the default follow-up rule.
+//! with a microsite config, a few listings and the default follow-up rule, and a job for any
+//! microsite that still needs building.
 
 use sha2::{Digest, Sha256};
 use store::{Db, StoreError};
@@ -52,6 +53,16 @@ pub async fn seed(db: &Db, demo: &DemoSettings) -> Result<(), StoreError> {
         .execute(
             include_str!("seed.sql"),
             &[&key_hash, &prefix, &demo.whatsapp_phone_number_id],
+        )
+        .await?;
+    // The demo site is built at first start without anyone asking: inserting its config already
+    // wrote a job (trigger). This also covers a cluster made before the triggers existed, or a
+    // job given up on: any site still flagged gets a (coalesced) job.
+    client
+        .query_typed(
+            "SELECT enqueue_site_rebuilds(array_agg(agent_id), 'local_start')
+             FROM agent_configs WHERE needs_site_rebuild",
+            &[],
         )
         .await?;
     Ok(())

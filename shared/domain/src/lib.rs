@@ -20,6 +20,7 @@
 //! - [`whatsapp_ingest`]: what a parsed WhatsApp delivery asks the database to do (identities,
 //!   intents, consent, reasons with JSON paths).
 //! - [`web_agent`]: the web-agent webhook body parsed into typed values or field errors.
+//! - [`site`]: agent microsites: the typed site document, its writers and its HTML page.
 //! - [`jobs`]: the versioned SQS job messages shared by producers and consumers.
 //! - [`quota`]: scrape-quota request units, the window's remaining units and `Retry-After`.
 
@@ -33,6 +34,7 @@ pub mod quota;
 pub mod scoring;
 pub mod secret;
 pub mod signature;
+pub mod site;
 pub mod stage;
 pub mod text;
 pub mod validation;

@@ -9,12 +9,15 @@
 //! - [`jobs`]: publishing outbox rows (SQS or in-process), the relay, and the SQS batch runner.
 //! - [`http`]: request bodies (size limit before parsing, content type, JSON), the bearer API key
 //!   and JSON responses.
+//! - [`site_writer`] (feature `site-writer`): the AI microsite copy writer (Bedrock Converse).
 
 pub mod clock;
 pub mod config;
 pub mod http;
 pub mod jobs;
 pub mod problem;
+#[cfg(feature = "site-writer")]
+pub mod site_writer;
 pub mod telemetry;
 
 pub use problem::ApiError;

@@ -49,6 +49,14 @@ pub const SOURCES: &[Source] = sources![
     "scoring/mark_cold_leads",
     // Scrape quotas.
     "scrape_quota/consume",
+    // Agent microsites: the producer triggers (after the function they all call) and the
+    // consumer's version writer.
+    "sites/enqueue_rebuilds",
+    "sites/request_rebuilds",
+    "sites/config_trigger",
+    "sites/listing_triggers",
+    "sites/agent_trigger",
+    "sites/publish",
 ];
 
 /// A short hash of every source's name and text: `schema_sources` records the one applied, and

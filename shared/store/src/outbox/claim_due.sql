@@ -2,7 +2,9 @@
 -- $1 limit, $2 grace seconds, $3 lease seconds, $4 max attempts.
 -- SKIP LOCKED lets concurrent relays take disjoint rows; moving available_at forward is the lease
 -- that keeps them disjoint after this statement commits, until the relay reports back.
--- The grace period leaves a fresh row to the producer, which publishes it right after commit.
+-- The grace period leaves a fresh row to the producer, which publishes it right after commit;
+-- rows no producer publishes (needs_relay: written by triggers, e.g. site_rebuild) skip it, so
+-- they are never delayed past the relay's next run.
 UPDATE outbox o
 SET available_at = now() + make_interval(secs => $3),
     attempts = o.attempts + 1
@@ -10,7 +12,7 @@ FROM (
     SELECT id FROM outbox
     WHERE published_at IS NULL
       AND available_at <= now()
-      AND created_at <= now() - make_interval(secs => $2)
+      AND (needs_relay OR created_at <= now() - make_interval(secs => $2))
       AND attempts < $4
     ORDER BY id
     LIMIT $1
