@@ -1,5 +1,6 @@
 //! `cargo run -p local` serves the whole stack; `cargo run -p local -- migrate` applies
-//! migrations to `DATABASE_URL` (or to the private cluster when it is unset) and exits.
+//! migrations to `DATABASE_URL` (or to the private cluster when it is unset) and exits;
+//! `cargo run -p local -- job NAME` runs one scheduled job there and prints its JSON summary.
 
 use domain::jobs::Queue;
 use local::{database, dispatch, routes, schedules, seed, server};
@@ -20,8 +21,9 @@ async fn main() -> ExitCode {
     let result = match command.as_deref() {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
+        Some("job") => job(std::env::args().nth(2)).await,
         Some(other) => Err(format!(
-            "unknown command {other:?}; use `serve` or `migrate`"
+            "unknown command {other:?}; use `serve`, `migrate` or `job NAME`"
         )),
     };
     match result {
@@ -38,6 +40,50 @@ async fn migrate() -> Result<(), String> {
     let outcome = run_migrations(&database.url).await;
     stop(&database);
     outcome
+}
+
+/// `job NAME`: one scheduled job now, its summary on stdout (for scripts and people alike).
+async fn job(name: Option<String>) -> Result<(), String> {
+    let names = || scheduled::ScheduledJob::ALL.map(|j| j.name()).join(", ");
+    let name = name.ok_or_else(|| format!("usage: job NAME (one of {})", names()))?;
+    let job = scheduled::ScheduledJob::parse(&name)
+        .map_err(|e| format!("{e}; the jobs are {}", names()))?;
+    // Without the served stack's consumers, a relay would only record failed publishes.
+    if job == scheduled::ScheduledJob::OutboxRelay {
+        return Err(
+            "outbox_relay publishes to the stack's consumers: run it with \
+                    `POST /local/jobs/outbox_relay` on a running stack"
+                .to_owned(),
+        );
+    }
+    let database = database::open().map_err(|e| format!("database: {e}"))?;
+    let outcome = run_job(&database.url, job).await;
+    stop(&database);
+    let summary = outcome?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{summary}");
+    }
+    Ok(())
+}
+
+async fn run_job(url: &str, job: scheduled::ScheduledJob) -> Result<serde_json::Value, String> {
+    run_migrations(url).await?;
+    let db = store::Db::new(&store::PoolSettings {
+        url: url.to_owned(),
+        max_size: 1,
+        root_cert_path: platform::config::optional("PGSSLROOTCERT"),
+    })
+    .map_err(|e| format!("DATABASE_URL: {e}"))?;
+    let jobs = scheduled::Jobs {
+        publisher: Publisher::new(db.clone(), platform::jobs::JobSink::Disabled),
+        db,
+        relay: RelaySettings::default(),
+        clock: Clock::System,
+    };
+    jobs.run(job)
+        .await
+        .map_err(|e| format!("{}: {}", job.name(), platform::problem::error_chain(&e)))
 }
 
 async fn run_migrations(url: &str) -> Result<(), String> {

@@ -8,6 +8,10 @@
 //! - [`migrate`]: the embedded `migrations/` folder and the runner (`local -- migrate`); Lambda
 //!   functions never migrate.
 //! - [`outbox`]: the transactional outbox: enqueue in the caller's transaction, claim, mark.
+//! - [`tasks`]: the scheduled rules over tasks (overdue marking, follow-ups for silent leads).
+//! - [`resets`]: the usage_reset job's statements (usage rows per period, scrape-quota windows).
+//! - [`rescoring`]: the stale_scores safety net (score_lead jobs for leads scored before their
+//!   newest message).
 //! - [`error`]: [`StoreError`] and the one helper that maps constraint violations by name.
 //! - [`cluster`] (feature `cluster`): a private PostgreSQL cluster started from the system's
 //!   binaries, for the local stack and the tests.
@@ -19,7 +23,10 @@ pub mod error;
 pub mod migrate;
 pub mod outbox;
 pub mod pool;
+pub mod rescoring;
+pub mod resets;
 pub mod scoring;
+pub mod tasks;
 pub mod web_agent;
 pub mod whatsapp;
 
