@@ -18,23 +18,17 @@ use tokio_postgres::types::Type;
 pub struct OverdueReport {
     /// Tasks that became `overdue`.
     pub marked: i64,
-    /// Of those, how many were `postponed` (the rest were `pending` or `in_progress`).
-    pub from_postponed: i64,
     /// Audit rows written (one per task marked).
     pub audited: i64,
 }
 
-/// Marks at most `limit` due tasks `overdue` as of `now`, in one statement.
-pub async fn mark_overdue(
-    db: &Db,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> Result<OverdueReport, StoreError> {
+/// Marks every due task `overdue` as of `now`, in one statement.
+pub async fn mark_overdue(db: &Db, now: DateTime<Utc>) -> Result<OverdueReport, StoreError> {
     let client = db.client().await?;
     let row = client
         .query_typed(
             include_str!("tasks/mark_overdue.sql"),
-            &[(&now, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+            &[(&now, Type::TIMESTAMPTZ)],
         )
         .await?
         .into_iter()
@@ -42,7 +36,6 @@ pub async fn mark_overdue(
         .ok_or_else(no_row("tasks/mark_overdue.sql"))?;
     Ok(OverdueReport {
         marked: row.try_get("marked")?,
-        from_postponed: row.try_get("from_postponed")?,
         audited: row.try_get("audited")?,
     })
 }

@@ -75,14 +75,14 @@ async fn a_task_still_postponed_is_untouched_even_if_past_its_due_time() {
 }
 
 #[tokio::test]
-async fn each_task_that_changes_gets_one_audit_row_saying_what_it_was() {
+async fn each_task_that_changes_gets_one_audit_row_with_the_date_it_passed() {
     let (world, id, _) = status_after_one_run(Task::new("in_progress").due(PAST)).await;
     let rows: i64 = world
         .one(
             "SELECT count(*) FROM audit_logs
              WHERE entity_type = 'task' AND entity_id = $1 AND event_type = 'task_overdue'
-               AND actor = 'system' AND data ->> 'previous_status' = 'in_progress'",
-            &[&id],
+               AND actor = 'system' AND (data ->> 'due_at')::timestamptz = $2",
+            &[&id, &crate::support::at(PAST)],
         )
         .await;
     assert_eq!(rows, 1);
@@ -109,10 +109,7 @@ async fn the_summary_counts_what_changed() {
 
     let summary = world.run(ScheduledJob::OverdueTasks, NOW).await;
 
-    assert_eq!(
-        summary,
-        serde_json::json!({"marked": 2, "from_postponed": 1, "audited": 2})
-    );
+    assert_eq!(summary, serde_json::json!({"marked": 2, "audited": 2}));
 }
 
 #[tokio::test]
