@@ -3,7 +3,10 @@
 
 use crate::{health, router::Router};
 use http::Method;
+use platform::clock::Clock;
 use platform::jobs::Publisher;
+use platform::jobs::RelaySettings;
+use scheduled::Jobs;
 use std::sync::Arc;
 use store::Db;
 use web_agent::WebAgent;
@@ -17,6 +20,9 @@ pub struct App {
     pub publisher: Publisher,
     pub web_agent: Arc<WebAgent>,
     pub whatsapp: Arc<WhatsApp>,
+    /// The scheduled jobs, run on their intervals (`schedules`) and on demand
+    /// (`POST /local/jobs/{name}`).
+    pub jobs: Arc<Jobs>,
 }
 
 impl App {
@@ -38,6 +44,12 @@ impl App {
                 app_secret: whatsapp_app_secret,
                 verify_token: whatsapp_verify_token,
             }),
+            jobs: Arc::new(Jobs {
+                db: db.clone(),
+                publisher: publisher.clone(),
+                relay: RelaySettings::default(),
+                clock: Clock::System,
+            }),
             db,
             publisher,
         }
@@ -49,6 +61,7 @@ pub fn router(app: App) -> Router {
     let web = app.web_agent.clone();
     let wa_get = app.whatsapp.clone();
     let wa_post = app.whatsapp.clone();
+    let jobs = app.jobs.clone();
     Router::new()
         .route(Method::GET, "/health", move |_req| {
             let db = db.clone();
@@ -65,5 +78,9 @@ pub fn router(app: App) -> Router {
         .route(Method::POST, "/webhooks/whatsapp", move |req| {
             let h = wa_post.clone();
             async move { h.handle(req).await }
+        })
+        .route(Method::POST, "/local/jobs/{name}", move |req| {
+            let jobs = jobs.clone();
+            async move { crate::jobs::handle(&jobs, req).await }
         })
 }

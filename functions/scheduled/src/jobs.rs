@@ -4,6 +4,7 @@
 //! a serialisable summary of counts.
 
 pub mod cold_leads;
+pub mod journal_replay;
 pub mod lead_followups;
 pub mod outbox_relay;
 pub mod overdue_tasks;

@@ -6,14 +6,15 @@
 //!
 //! Modules:
 //! - [`jobs`]: one module per job, each with its name, schedule, limits and why it exists:
-//!   [`jobs::outbox_relay`] (every minute), [`jobs::stale_scores`] (every 10 minutes),
+//!   [`jobs::outbox_relay`] (every minute), [`jobs::journal_replay`] (every 5 minutes),
+//!   [`jobs::stale_scores`] (every 10 minutes),
 //!   [`jobs::overdue_tasks`] (every 15 minutes), [`jobs::lead_followups`] (hourly),
 //!   [`jobs::cold_leads`] (daily) and [`jobs::usage_reset`] (daily).
 //! - [`schedule`]: [`Schedule`], the one definition of "how often" that template.yaml is checked
 //!   against and the local stack's timers are built from.
 //!
 //! The SQL lives in the store (`store::tasks`, `store::resets`, `store::rescoring`,
-//! `store::scoring`); this crate only picks the job, passes "now" from the injected
+//! `store::scoring`, `store::journal`); this crate only picks the job, passes "now" from the injected
 //! [`Clock`] and the job's limits, and reports.
 
 pub mod jobs;
@@ -21,7 +22,10 @@ pub mod schedule;
 
 pub use schedule::Schedule;
 
-use jobs::{cold_leads, lead_followups, outbox_relay, overdue_tasks, stale_scores, usage_reset};
+use jobs::{
+    cold_leads, journal_replay, lead_followups, outbox_relay, overdue_tasks, stale_scores,
+    usage_reset,
+};
 use platform::clock::Clock;
 use platform::jobs::{Publisher, RelaySettings};
 use serde::{Deserialize, Serialize};
@@ -43,16 +47,18 @@ pub enum ScheduledJob {
     LeadFollowups,
     UsageReset,
     StaleScores,
+    JournalReplay,
 }
 
 impl ScheduledJob {
-    pub const ALL: [ScheduledJob; 6] = [
+    pub const ALL: [ScheduledJob; 7] = [
         ScheduledJob::OutboxRelay,
         ScheduledJob::ColdLeads,
         ScheduledJob::OverdueTasks,
         ScheduledJob::LeadFollowups,
         ScheduledJob::UsageReset,
         ScheduledJob::StaleScores,
+        ScheduledJob::JournalReplay,
     ];
 
     /// The name in the schedule's input (`{"job": …}`), the local CLI and route.
@@ -64,6 +70,7 @@ impl ScheduledJob {
             Self::LeadFollowups => lead_followups::NAME,
             Self::UsageReset => usage_reset::NAME,
             Self::StaleScores => stale_scores::NAME,
+            Self::JournalReplay => journal_replay::NAME,
         }
     }
 
@@ -76,6 +83,7 @@ impl ScheduledJob {
             Self::LeadFollowups => lead_followups::SCHEDULE,
             Self::UsageReset => usage_reset::SCHEDULE,
             Self::StaleScores => stale_scores::SCHEDULE,
+            Self::JournalReplay => journal_replay::SCHEDULE,
         }
     }
 
@@ -121,6 +129,9 @@ impl Jobs {
             ScheduledJob::LeadFollowups => summarise(lead_followups::run(db, now).await?),
             ScheduledJob::UsageReset => summarise(usage_reset::run(db, now).await?),
             ScheduledJob::StaleScores => summarise(stale_scores::run(db, now).await?),
+            ScheduledJob::JournalReplay => {
+                summarise(journal_replay::run(db, &self.publisher, now).await?)
+            }
         }?;
         tracing::info!(job = job.name(), %summary, "scheduled job done");
         Ok(summary)

@@ -5,8 +5,18 @@
 //! Modules and what each owns:
 //! - [`pool`]: [`Db`], the deadpool-postgres pool built once per process from a connection URL,
 //!   with rustls TLS when the URL asks for it.
-//! - [`migrate`]: the embedded `migrations/` folder and the runner (`local -- migrate`); Lambda
-//!   functions never migrate.
+//! - [`migrate`]: the embedded `migrations/` folder and the runner (`local -- migrate`), which
+//!   applies pending migrations and then the function sources; Lambda functions never migrate.
+//! - [`schema`]: the SQL function, trigger-function and view sources (`**/*.sql` beside their
+//!   modules), in creation order, and their fingerprint.
+//! - [`journal`]: the inbound journal every webhook shares (`webhook_events`): the failure path
+//!   and the replay of deliveries that failed to apply.
+//! - [`api_keys`]: workspace API keys, found by their SHA-256.
+//! - [`web_agent`]: the web-agent webhook's write (`ingest_web_agent`).
+//! - [`whatsapp`]: the WhatsApp webhook's write (`ingest_whatsapp`) and its failure path.
+//! - [`scoring`]: lead facts for scoring, the scoring write, stage overrides, cold leads.
+//! - `leads/*.sql`, `billing/*.sql`: SQL shared by every channel (lead resolution, identities,
+//!   conversations, the plan access rule, usage metering), called from the other modules' SQL.
 //! - [`outbox`]: the transactional outbox: enqueue in the caller's transaction, claim, mark.
 //! - [`tasks`]: the scheduled rules over tasks (overdue marking, follow-ups for silent leads).
 //! - [`resets`]: the usage_reset job's statements (usage rows per period, scrape-quota windows).
@@ -20,11 +30,13 @@
 
 pub mod api_keys;
 pub mod error;
+pub mod journal;
 pub mod migrate;
 pub mod outbox;
 pub mod pool;
 pub mod rescoring;
 pub mod resets;
+pub mod schema;
 pub mod scoring;
 pub mod tasks;
 pub mod web_agent;
