@@ -3,7 +3,8 @@
 //! - `cargo run -p local -- migrate` applies migrations and function sources;
 //! - `cargo run -p local -- replay [--provider P] [--since TIME]` applies every journaled
 //!   delivery that failed to apply (what the `journal_replay` job does, without its backoff) and
-//!   prints the summary; the jobs they commit are left to the outbox relay.
+//!   prints the summary; the jobs they commit are left to the outbox relay;
+//! - `cargo run -p local -- job NAME` runs one scheduled job and prints its JSON summary.
 
 use domain::jobs::Queue;
 use local::{database, dispatch, routes, schedules, seed, server};
@@ -25,8 +26,9 @@ async fn main() -> ExitCode {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
         Some("replay") => replay(std::env::args().skip(2).collect()).await,
+        Some("job") => job(std::env::args().nth(2)).await,
         Some(other) => Err(format!(
-            "unknown command {other:?}; use `serve`, `migrate` or `replay`"
+            "unknown command {other:?}; use `serve`, `migrate`, `replay` or `job NAME`"
         )),
     };
     match result {
@@ -43,6 +45,50 @@ async fn migrate() -> Result<(), String> {
     let outcome = run_migrations(&database.url).await;
     stop(&database);
     outcome
+}
+
+/// `job NAME`: one scheduled job now, its summary on stdout (for scripts and people alike).
+async fn job(name: Option<String>) -> Result<(), String> {
+    let names = || scheduled::ScheduledJob::ALL.map(|j| j.name()).join(", ");
+    let name = name.ok_or_else(|| format!("usage: job NAME (one of {})", names()))?;
+    let job = scheduled::ScheduledJob::parse(&name)
+        .map_err(|e| format!("{e}; the jobs are {}", names()))?;
+    // Without the served stack's consumers, a relay would only record failed publishes.
+    if job == scheduled::ScheduledJob::OutboxRelay {
+        return Err(
+            "outbox_relay publishes to the stack's consumers: run it with \
+                    `POST /local/jobs/outbox_relay` on a running stack"
+                .to_owned(),
+        );
+    }
+    let database = database::open().map_err(|e| format!("database: {e}"))?;
+    let outcome = run_job(&database.url, job).await;
+    stop(&database);
+    let summary = outcome?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{summary}");
+    }
+    Ok(())
+}
+
+async fn run_job(url: &str, job: scheduled::ScheduledJob) -> Result<serde_json::Value, String> {
+    run_migrations(url).await?;
+    let db = store::Db::new(&store::PoolSettings {
+        url: url.to_owned(),
+        max_size: 1,
+        root_cert_path: platform::config::optional("PGSSLROOTCERT"),
+    })
+    .map_err(|e| format!("DATABASE_URL: {e}"))?;
+    let jobs = scheduled::Jobs {
+        publisher: Publisher::new(db.clone(), platform::jobs::JobSink::Disabled),
+        db,
+        relay: platform::jobs::RelaySettings::default(),
+        clock: Clock::System,
+    };
+    jobs.run(job)
+        .await
+        .map_err(|e| format!("{}: {}", job.name(), platform::problem::error_chain(&e)))
 }
 
 /// Deliveries one `replay` command applies at most.

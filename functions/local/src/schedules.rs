@@ -4,12 +4,11 @@
 use scheduled::{Jobs, ScheduledJob};
 use std::time::Duration;
 
-/// How often each job runs locally (the same as template.yaml's schedules).
+/// How often each job runs locally: its own schedule's interval (the one template.yaml is
+/// checked against), so the local stack and AWS cannot drift apart. A daily job runs once a day
+/// from start-up rather than at its UTC hour; locally only the rhythm matters.
 pub fn interval(job: ScheduledJob) -> Duration {
-    match job {
-        ScheduledJob::OutboxRelay => Duration::from_secs(60),
-        ScheduledJob::ColdLeads => Duration::from_secs(24 * 3600),
-    }
+    job.schedule().interval()
 }
 
 /// Starts one timer per job.

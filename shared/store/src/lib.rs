@@ -20,6 +20,10 @@
 //! - [`outbox`]: the transactional outbox: enqueue in the caller's transaction, claim, mark.
 //! - [`scrape_quota`]: agents' daily scrape quotas, checked and consumed in one statement.
 //! - [`sites`]: agent microsites: build inputs, versioned publishing, the live page.
+//! - [`tasks`]: the scheduled rules over tasks (overdue marking, follow-ups for silent leads).
+//! - [`resets`]: the usage_reset job's statements (usage rows per period, scrape-quota windows).
+//! - [`rescoring`]: the stale_scores safety net (score_lead jobs for leads scored before their
+//!   newest message).
 //! - [`error`]: [`StoreError`] and the one helper that maps constraint violations by name.
 //! - [`cluster`] (feature `cluster`): a private PostgreSQL cluster started from the system's
 //!   binaries, for the local stack and the tests.
@@ -32,10 +36,13 @@ pub mod journal;
 pub mod migrate;
 pub mod outbox;
 pub mod pool;
+pub mod rescoring;
+pub mod resets;
 pub mod schema;
 pub mod scoring;
 pub mod scrape_quota;
 pub mod sites;
+pub mod tasks;
 pub mod web_agent;
 pub mod whatsapp;
 
