@@ -17,6 +17,8 @@
 //! - [`signature`]: webhook signature verification (Meta `X-Hub-Signature-256`, `Stripe-Signature`).
 //! - [`whatsapp`]: Meta WhatsApp Cloud API webhook payloads parsed into typed messages/statuses.
 //! - [`web_agent`]: the web-agent webhook body parsed into typed values or field errors.
+//! - [`stripe`]: Stripe webhook events (`StripeEventId`, checkout sessions, subscriptions,
+//!   invoices, both the pre-2025 and the 2025+ "basil" shapes) and the billing state rules.
 //! - [`jobs`]: the versioned SQS job messages shared by producers and consumers.
 
 pub mod consent;
@@ -29,6 +31,7 @@ pub mod scoring;
 pub mod secret;
 pub mod signature;
 pub mod stage;
+pub mod stripe;
 pub mod validation;
 pub mod web_agent;
 pub mod whatsapp;
