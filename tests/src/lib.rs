@@ -5,8 +5,10 @@
 //! - [`fixtures`]: arranging tenants (workspace, API key, WhatsApp channel, agent) with plain SQL.
 //! - [`web_agent`]: a `TestApp` for the web-agent webhook.
 //! - [`whatsapp`]: a `TestApp` for the WhatsApp webhook.
+//! - [`stripe`]: a `TestApp` for the Stripe webhook, with builders of Stripe-shaped events.
 
 pub mod fixtures;
 pub mod moto;
+pub mod stripe;
 pub mod web_agent;
 pub mod whatsapp;

@@ -6,6 +6,7 @@ use http::Method;
 use platform::jobs::Publisher;
 use std::sync::Arc;
 use store::Db;
+use stripe::Stripe;
 use web_agent::WebAgent;
 use whatsapp::WhatsApp;
 
@@ -17,6 +18,7 @@ pub struct App {
     pub publisher: Publisher,
     pub web_agent: Arc<WebAgent>,
     pub whatsapp: Arc<WhatsApp>,
+    pub stripe: Arc<Stripe>,
 }
 
 impl App {
@@ -38,9 +40,30 @@ impl App {
                 app_secret: whatsapp_app_secret,
                 verify_token: whatsapp_verify_token,
             }),
+            stripe: Arc::new(Stripe {
+                db: db.clone(),
+                webhook_secret: domain::secret::Secret::new(
+                    crate::seed::DEFAULT_STRIPE_WEBHOOK_SECRET,
+                ),
+                clock: platform::clock::Clock::System,
+            }),
             db,
             publisher,
         }
+    }
+}
+
+impl App {
+    /// The Stripe handler with another signing secret (`STRIPE_WEBHOOK_SECRET`, e.g. the one
+    /// `stripe listen` prints) instead of the local default.
+    #[must_use]
+    pub fn with_stripe_webhook_secret(mut self, secret: domain::secret::Secret) -> Self {
+        self.stripe = Arc::new(Stripe {
+            db: self.db.clone(),
+            webhook_secret: secret,
+            clock: platform::clock::Clock::System,
+        });
+        self
     }
 }
 
@@ -49,6 +72,7 @@ pub fn router(app: App) -> Router {
     let web = app.web_agent.clone();
     let wa_get = app.whatsapp.clone();
     let wa_post = app.whatsapp.clone();
+    let stripe = app.stripe.clone();
     Router::new()
         .route(Method::GET, "/health", move |_req| {
             let db = db.clone();
@@ -64,6 +88,10 @@ pub fn router(app: App) -> Router {
         })
         .route(Method::POST, "/webhooks/whatsapp", move |req| {
             let h = wa_post.clone();
+            async move { h.handle(req).await }
+        })
+        .route(Method::POST, "/webhooks/stripe", move |req| {
+            let h = stripe.clone();
             async move { h.handle(req).await }
         })
 }
