@@ -56,9 +56,11 @@ BEGIN
     SELECT * INTO v_old FROM workspace_subscriptions WHERE workspace_id = p_workspace_id;
     v_found := FOUND;
 
-    IF v_found AND (p_created, stripe_subscription_status_rank(v_status), p_event_key)
+    -- Event ids compare byte by byte (COLLATE "C"), so the rule does not depend on the
+    -- database's locale.
+    IF v_found AND (p_created, stripe_subscription_status_rank(v_status), p_event_key COLLATE "C")
                  < (v_old.stripe_event_created, stripe_subscription_status_rank(v_old.status),
-                    coalesce(v_old.stripe_event_id, '')) THEN
+                    coalesce(v_old.stripe_event_id, '') COLLATE "C") THEN
         RETURN jsonb_build_object('outcome', 'stale', 'workspace_id', p_workspace_id,
                                   'status', v_old.status, 'plan_id', v_old.plan_id,
                                   'reasons', jsonb_build_array(
