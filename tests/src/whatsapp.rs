@@ -337,7 +337,7 @@ impl TestApp {
     }
 
     /// A lead of this tenant with a phone identity, as the web-agent webhook creates one
-    /// (through V8's `resolve_lead`, touchpoint `web`).
+    /// (through `resolve_lead`, touchpoint `web`).
     pub async fn arrange_web_lead(&self, phone_e164: &str, name: &str) -> Uuid {
         self.row(
             "SELECT lead_id FROM resolve_lead($1, jsonb_build_array(jsonb_build_object(

@@ -28,9 +28,21 @@ fn unique(prefix: &str) -> String {
 /// share a customer are posted in this order, so the later-posted older events are stale.
 const EVERY_FIXTURE: [(&str, &str, &str); 22] = [
     ("hs_customer.updated.json", "", "ignored"),
-    ("pay_checkout.session.completed.data-fragment.json", "checkout.session.completed", "linked"),
-    ("pay_invoice.payment_failed.basil.data-fragment.json", "invoice.payment_failed", "applied"),
-    ("pay_invoice.upcoming.data-fragment.json", "invoice.upcoming", "ignored"),
+    (
+        "pay_checkout.session.completed.data-fragment.json",
+        "checkout.session.completed",
+        "linked",
+    ),
+    (
+        "pay_invoice.payment_failed.basil.data-fragment.json",
+        "invoice.payment_failed",
+        "applied",
+    ),
+    (
+        "pay_invoice.upcoming.data-fragment.json",
+        "invoice.upcoming",
+        "ignored",
+    ),
     ("srm_checkout.session.completed.json", "", "ignored"),
     ("srm_customer.subscription.created.json", "", "applied"),
     ("srm_customer.subscription.deleted.json", "", "stale"),
@@ -55,7 +67,11 @@ const EVERY_FIXTURE: [(&str, &str, &str); 22] = [
 async fn every_stripe_fixture_is_answered_200_journaled_once_and_applied_by_its_rules() {
     let app = TestApp::spawn().await;
     let names: Vec<&str> = EVERY_FIXTURE.iter().map(|(name, ..)| *name).collect();
-    assert_eq!(names, fixture_names(), "the table names every copied fixture");
+    assert_eq!(
+        names,
+        fixture_names(),
+        "the table names every copied fixture"
+    );
     // One workspace per customer the fixtures name (the checkout fragment links its own).
     let mut tenants: HashMap<&str, Tenant> = HashMap::new();
     for customer in [
@@ -98,9 +114,18 @@ async fn every_stripe_fixture_is_answered_200_journaled_once_and_applied_by_its_
     // What the real shapes left behind.
     let srm = &tenants["cus_00000000000000"];
     let subscription = app.subscription(srm.workspace_id).await.expect("srm row");
-    assert_eq!(subscription.stripe_subscription_id, "sub_000000000000000000000000");
-    assert_eq!(subscription.status, "active", "created is the newest srm event");
-    assert_eq!(subscription.plan_id, None, "the fixtures' prices name no plan");
+    assert_eq!(
+        subscription.stripe_subscription_id,
+        "sub_000000000000000000000000"
+    );
+    assert_eq!(
+        subscription.status, "active",
+        "created is the newest srm event"
+    );
+    assert_eq!(
+        subscription.plan_id, None,
+        "the fixtures' prices name no plan"
+    );
     let sse = &tenants["cus_IhGfebO16cMIGN"];
     assert_eq!(
         app.subscription(sse.workspace_id).await.map(|s| s.status),
@@ -154,7 +179,10 @@ async fn twenty_concurrent_deliveries_of_one_event_have_one_effect() {
     app.link_customer(&app.tenant, "cus_concurrent").await;
     let pro = app.arrange_plan(&unique("price_pro"), 1000).await;
     let price: String = app
-        .row("SELECT stripe_price_id FROM pricing_plans WHERE id = $1", &[&pro])
+        .row(
+            "SELECT stripe_price_id FROM pricing_plans WHERE id = $1",
+            &[&pro],
+        )
         .await
         .get(0);
     let event = subscription_event(&SubscriptionFacts::new(
@@ -165,8 +193,7 @@ async fn twenty_concurrent_deliveries_of_one_event_have_one_effect() {
     ));
     let body = event.to_string();
 
-    let responses =
-        futures_join_all((0..20).map(|_| app.post_signed(body.clone()))).await;
+    let responses = futures_join_all((0..20).map(|_| app.post_signed(body.clone()))).await;
 
     assert!(responses.iter().all(|r| r.status == 200));
     let fresh = responses
@@ -176,12 +203,17 @@ async fn twenty_concurrent_deliveries_of_one_event_have_one_effect() {
     assert_eq!(fresh, 1, "exactly one delivery applied it");
     assert_eq!(app.journal_count().await, 1);
     assert_eq!(app.audit(app.tenant.workspace_id).await.len(), 1);
-    let row = app.subscription(app.tenant.workspace_id).await.expect("row");
+    let row = app
+        .subscription(app.tenant.workspace_id)
+        .await
+        .expect("row");
     assert_eq!((row.status.as_str(), row.plan_id), ("active", Some(pro)));
 }
 
 /// Runs futures concurrently on the test's runtime (no extra dependency for `join_all`).
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
     let mut pinned: Vec<_> = futures.map(Box::pin).collect();
     let mut outputs: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
     std::future::poll_fn(|cx| {
@@ -222,8 +254,16 @@ fn permutation(n: usize, seed: u64) -> Vec<usize> {
 async fn ten_subscription_events_in_any_order_end_in_the_state_of_the_newest() {
     let app = TestApp::spawn().await;
     let statuses = [
-        "incomplete", "trialing", "active", "active", "past_due", "active", "past_due", "unpaid",
-        "active", "canceled",
+        "incomplete",
+        "trialing",
+        "active",
+        "active",
+        "past_due",
+        "active",
+        "past_due",
+        "unpaid",
+        "active",
+        "canceled",
     ];
     let mut orders: Vec<Vec<usize>> = vec![(0..10).rev().collect()];
     orders.extend((1..=5).map(|seed| permutation(10, seed)));
@@ -234,7 +274,8 @@ async fn ten_subscription_events_in_any_order_end_in_the_state_of_the_newest() {
         let ids: Vec<String> = (0..10).map(|_| unique("evt_shuffle")).collect();
 
         for &i in &order {
-            let mut facts = SubscriptionFacts::new(&ids[i], T0 + 60 * i as i64, &customer, "price_x");
+            let mut facts =
+                SubscriptionFacts::new(&ids[i], T0 + 60 * i as i64, &customer, "price_x");
             facts.status = statuses[i];
             facts.period_end = T0 + 86_400 * (i as i64 + 1);
             let response = app.post_event(&subscription_event(&facts)).await;
@@ -244,7 +285,11 @@ async fn ten_subscription_events_in_any_order_end_in_the_state_of_the_newest() {
         let row = app.subscription(tenant.workspace_id).await.expect("row");
         assert_eq!(row.status, "canceled", "{order:?}");
         assert_eq!(row.period_end, Some(T0 + 86_400 * 10), "{order:?}");
-        assert_eq!(row.stripe_event_id.as_deref(), Some(ids[9].as_str()), "{order:?}");
+        assert_eq!(
+            row.stripe_event_id.as_deref(),
+            Some(ids[9].as_str()),
+            "{order:?}"
+        );
     }
 }
 
@@ -260,10 +305,17 @@ async fn a_newer_event_then_an_older_one_keeps_the_newer_state() {
     let second = app.post_event(&subscription_event(&older)).await;
 
     assert_eq!((first.outcome(), second.outcome()), ("applied", "stale"));
-    let row = app.subscription(app.tenant.workspace_id).await.expect("row");
+    let row = app
+        .subscription(app.tenant.workspace_id)
+        .await
+        .expect("row");
     assert_eq!(row.status, "past_due");
     assert_eq!(row.stripe_event_id.as_deref(), Some("evt_newer"));
-    assert_eq!(app.audit(app.tenant.workspace_id).await.len(), 1, "the stale one audits nothing");
+    assert_eq!(
+        app.audit(app.tenant.workspace_id).await.len(),
+        1,
+        "the stale one audits nothing"
+    );
     let journal = app.journal("evt_older").await.expect("journaled");
     assert!(journal.processed);
     assert!(journal.error.unwrap_or_default().contains("older than"));
@@ -274,11 +326,36 @@ async fn events_of_the_same_second_are_settled_by_status_rank_then_event_id_not_
     let app = TestApp::spawn().await;
     // (case, first event (id, status), second event (id, status), expected winner id)
     let cases = [
-        ("canceled outranks active", ("evt_a", "active"), ("evt_b", "canceled"), "evt_b"),
-        ("canceled outranks active, reversed", ("evt_b", "canceled"), ("evt_a", "active"), "evt_b"),
-        ("equal rank: the larger id", ("evt_b", "active"), ("evt_a", "active"), "evt_b"),
-        ("equal rank: the larger id, reversed", ("evt_a", "active"), ("evt_b", "active"), "evt_b"),
-        ("past_due and paused share a rank", ("evt_b", "paused"), ("evt_a", "past_due"), "evt_b"),
+        (
+            "canceled outranks active",
+            ("evt_a", "active"),
+            ("evt_b", "canceled"),
+            "evt_b",
+        ),
+        (
+            "canceled outranks active, reversed",
+            ("evt_b", "canceled"),
+            ("evt_a", "active"),
+            "evt_b",
+        ),
+        (
+            "equal rank: the larger id",
+            ("evt_b", "active"),
+            ("evt_a", "active"),
+            "evt_b",
+        ),
+        (
+            "equal rank: the larger id, reversed",
+            ("evt_a", "active"),
+            ("evt_b", "active"),
+            "evt_b",
+        ),
+        (
+            "past_due and paused share a rank",
+            ("evt_b", "paused"),
+            ("evt_a", "past_due"),
+            "evt_b",
+        ),
     ];
     for (case, first, second, winner) in cases {
         let tenant = app.another_tenant().await;
@@ -289,10 +366,18 @@ async fn events_of_the_same_second_are_settled_by_status_rank_then_event_id_not_
             let event_id = format!("{id}_{tag}");
             let mut facts = SubscriptionFacts::new(&event_id, T0, &customer, "price_x");
             facts.status = status;
-            assert_eq!(app.post_event(&subscription_event(&facts)).await.status, 200, "{case}");
+            assert_eq!(
+                app.post_event(&subscription_event(&facts)).await.status,
+                200,
+                "{case}"
+            );
         }
         let row = app.subscription(tenant.workspace_id).await.expect("row");
-        assert_eq!(row.stripe_event_id, Some(format!("{winner}_{tag}")), "{case}");
+        assert_eq!(
+            row.stripe_event_id,
+            Some(format!("{winner}_{tag}")),
+            "{case}"
+        );
     }
 }
 
@@ -301,7 +386,10 @@ async fn the_sql_order_rules_mirror_the_domain_ones() {
     let app = TestApp::spawn().await;
     for status in SubscriptionStatus::ALL {
         let rank: i16 = app
-            .row("SELECT stripe_subscription_status_rank($1)", &[&status.as_str()])
+            .row(
+                "SELECT stripe_subscription_status_rank($1)",
+                &[&status.as_str()],
+            )
             .await
             .get(0);
         assert_eq!(rank, status.tie_rank(), "{status}");
@@ -322,7 +410,10 @@ async fn a_subscription_before_its_checkout_waits_then_applies_once_when_the_che
     let app = TestApp::spawn().await;
     let pro = app.arrange_plan(&unique("price_pro"), 1000).await;
     let price: String = app
-        .row("SELECT stripe_price_id FROM pricing_plans WHERE id = $1", &[&pro])
+        .row(
+            "SELECT stripe_price_id FROM pricing_plans WHERE id = $1",
+            &[&pro],
+        )
         .await
         .get(0);
     // Real shapes: sse's subscription.created for its customer, with our plan's price, and an
@@ -331,12 +422,21 @@ async fn a_subscription_before_its_checkout_waits_then_applies_once_when_the_che
     let mut created = fixture_event("sse_subscription_created.json", "evt_sub_first", "", T0);
     created["data"]["object"]["items"]["data"][0]["price"]["id"] = json!(price);
     created["data"]["object"]["items"]["data"][1]["price"]["id"] = json!(price);
-    let invoice = invoice_event("evt_inv_first", "invoice.paid", "in_pending_1", customer, "paid");
+    let invoice = invoice_event(
+        "evt_inv_first",
+        "invoice.paid",
+        "in_pending_1",
+        customer,
+        "paid",
+    );
 
     let sub_response = app.post_event(&created).await;
     let inv_response = app.post_event(&invoice).await;
 
-    assert_eq!((sub_response.status, sub_response.outcome()), (200, "pending"));
+    assert_eq!(
+        (sub_response.status, sub_response.outcome()),
+        (200, "pending")
+    );
     assert_eq!(inv_response.outcome(), "pending");
     assert_eq!(app.subscription(app.tenant.workspace_id).await, None);
     assert_eq!(app.pending_count().await, 2);
@@ -344,26 +444,45 @@ async fn a_subscription_before_its_checkout_waits_then_applies_once_when_the_che
     assert!(waiting.processed, "a pending event is handled, not failed");
     assert_eq!(waiting.workspace_id, None);
 
-    let checkout = checkout_event("evt_checkout", T0 + 5, customer, Some(app.tenant.workspace_id));
+    let checkout = checkout_event(
+        "evt_checkout",
+        T0 + 5,
+        customer,
+        Some(app.tenant.workspace_id),
+    );
     let linked = app.post_event(&checkout).await;
 
     assert_eq!(linked.outcome(), "linked", "{}", linked.text);
     assert_eq!(app.pending_count().await, 0);
-    let row = app.subscription(app.tenant.workspace_id).await.expect("applied");
+    let row = app
+        .subscription(app.tenant.workspace_id)
+        .await
+        .expect("applied");
     assert_eq!((row.status.as_str(), row.plan_id), ("active", Some(pro)));
-    assert_eq!(app.invoice("in_pending_1").await, Some(("paid".to_owned(), 2000)));
+    assert_eq!(
+        app.invoice("in_pending_1").await,
+        Some(("paid".to_owned(), 2000))
+    );
     let applied = app.journal("evt_sub_first").await.expect("journaled");
     assert_eq!(applied.workspace_id, Some(app.tenant.workspace_id));
     let result = applied.result.expect("result");
     assert_eq!(result["outcome"], "applied");
     assert_eq!(result["applied_after"], "evt_checkout");
-    assert_eq!(applied.error, None, "the waiting reason is gone once applied");
+    assert_eq!(
+        applied.error, None,
+        "the waiting reason is gone once applied"
+    );
 
     // Nothing applies twice: the checkout again, and another checkout of the same customer.
     let audit_before = app.audit(app.tenant.workspace_id).await;
     let replay = app.post_event(&checkout).await;
     let again = app
-        .post_event(&checkout_event("evt_checkout_2", T0 + 9, customer, Some(app.tenant.workspace_id)))
+        .post_event(&checkout_event(
+            "evt_checkout_2",
+            T0 + 9,
+            customer,
+            Some(app.tenant.workspace_id),
+        ))
         .await;
     assert_eq!(replay.body["duplicate"], true);
     assert_eq!(again.outcome(), "linked");
@@ -383,7 +502,12 @@ async fn pending_events_apply_in_created_order_whatever_order_they_arrived_in() 
     app.post_event(&subscription_event(&newer)).await;
     app.post_event(&subscription_event(&older)).await;
     let linked = app
-        .post_event(&checkout_event("evt_p_link", T0 + 90, &customer, Some(app.tenant.workspace_id)))
+        .post_event(&checkout_event(
+            "evt_p_link",
+            T0 + 90,
+            &customer,
+            Some(app.tenant.workspace_id),
+        ))
         .await;
 
     assert_eq!(
@@ -393,7 +517,10 @@ async fn pending_events_apply_in_created_order_whatever_order_they_arrived_in() 
             {"event_id": "evt_p_new", "outcome": "applied"},
         ])
     );
-    let row = app.subscription(app.tenant.workspace_id).await.expect("row");
+    let row = app
+        .subscription(app.tenant.workspace_id)
+        .await
+        .expect("row");
     assert_eq!(row.status, "active");
 }
 
@@ -406,14 +533,26 @@ async fn metadata_workspace_id_applies_a_subscription_without_any_link() {
     let response = app.post_event(&basil_subscription_event(&facts)).await;
 
     assert_eq!(response.outcome(), "applied", "{}", response.text);
-    let row = app.subscription(app.tenant.workspace_id).await.expect("row");
-    assert_eq!(row.period_end, Some(facts.period_end), "the basil item's period");
+    let row = app
+        .subscription(app.tenant.workspace_id)
+        .await
+        .expect("row");
+    assert_eq!(
+        row.period_end,
+        Some(facts.period_end),
+        "the basil item's period"
+    );
 }
 
 #[tokio::test]
 async fn a_payment_mode_checkout_links_nothing() {
     let app = TestApp::spawn().await;
-    let mut event = fixture_event("srm_checkout.session.completed.json", "evt_pay_mode", "", T0);
+    let mut event = fixture_event(
+        "srm_checkout.session.completed.json",
+        "evt_pay_mode",
+        "",
+        T0,
+    );
     event["data"]["object"]["client_reference_id"] = json!(app.tenant.workspace_id.to_string());
 
     let response = app.post_event(&event).await;
@@ -437,11 +576,19 @@ async fn after_the_subscription_is_deleted_the_reported_limit_is_the_workspace_p
     app.link_customer(&app.tenant, "cus_limits").await;
     let price = unique("price_pro");
     let pro = app.arrange_plan(&price, 1000).await;
-    assert_eq!(app.reported_limit(&app.tenant).await, json!(100), "the workspace's own plan");
+    assert_eq!(
+        app.reported_limit(&app.tenant).await,
+        json!(100),
+        "the workspace's own plan"
+    );
 
     let created = SubscriptionFacts::new("evt_lim_1", T0, "cus_limits", &price);
     app.post_event(&subscription_event(&created)).await;
-    assert_eq!(app.reported_limit(&app.tenant).await, json!(1000), "the subscription's plan");
+    assert_eq!(
+        app.reported_limit(&app.tenant).await,
+        json!(1000),
+        "the subscription's plan"
+    );
 
     let mut past_due = SubscriptionFacts::new("evt_lim_2", T0 + 10, "cus_limits", &price);
     past_due.status = "past_due";
@@ -456,13 +603,23 @@ async fn after_the_subscription_is_deleted_the_reported_limit_is_the_workspace_p
     deleted.event_type = "customer.subscription.deleted";
     deleted.status = "canceled";
     app.post_event(&subscription_event(&deleted)).await;
-    assert_eq!(app.reported_limit(&app.tenant).await, json!(100), "back to the workspace's plan");
+    assert_eq!(
+        app.reported_limit(&app.tenant).await,
+        json!(100),
+        "back to the workspace's plan"
+    );
 
     // One audit row per change, with the event id and old/new.
     let audit = app.audit(app.tenant.workspace_id).await;
     let changes: Vec<(Value, Value, Value)> = audit
         .iter()
-        .map(|(_, data)| (data["stripe_event_id"].clone(), data["old"]["status"].clone(), data["new"]["status"].clone()))
+        .map(|(_, data)| {
+            (
+                data["stripe_event_id"].clone(),
+                data["old"]["status"].clone(),
+                data["new"]["status"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         changes,
@@ -481,20 +638,32 @@ async fn an_unknown_price_keeps_the_status_in_sync_leaves_the_plan_and_journals_
     app.link_customer(&app.tenant, "cus_price").await;
     let price = unique("price_pro");
     let pro = app.arrange_plan(&price, 1000).await;
-    app.post_event(&subscription_event(&SubscriptionFacts::new("evt_known", T0, "cus_price", &price)))
-        .await;
+    app.post_event(&subscription_event(&SubscriptionFacts::new(
+        "evt_known",
+        T0,
+        "cus_price",
+        &price,
+    )))
+    .await;
 
-    let mut unknown = SubscriptionFacts::new("evt_unknown", T0 + 10, "cus_price", "price_nobody_sells");
+    let mut unknown =
+        SubscriptionFacts::new("evt_unknown", T0 + 10, "cus_price", "price_nobody_sells");
     unknown.status = "past_due";
     let response = app.post_event(&subscription_event(&unknown)).await;
 
     assert_eq!((response.status, response.outcome()), (200, "applied"));
-    let row = app.subscription(app.tenant.workspace_id).await.expect("row");
+    let row = app
+        .subscription(app.tenant.workspace_id)
+        .await
+        .expect("row");
     assert_eq!((row.status.as_str(), row.plan_id), ("past_due", Some(pro)));
     let journal = app.journal("evt_unknown").await.expect("journaled");
     assert!(journal.processed);
     assert!(
-        journal.error.unwrap_or_default().contains("price_nobody_sells"),
+        journal
+            .error
+            .unwrap_or_default()
+            .contains("price_nobody_sells"),
         "the reason names the price"
     );
 }
@@ -508,11 +677,23 @@ async fn an_invoice_never_moves_backwards() {
         ("evt_i2", "invoice.paid", "paid", "applied", "paid"),
         ("evt_i3", "invoice.payment_failed", "open", "stale", "paid"),
         ("evt_i4", "invoice.finalized", "void", "stale", "paid"),
-        ("evt_i5", "invoice.payment_succeeded", "paid", "applied", "paid"),
+        (
+            "evt_i5",
+            "invoice.payment_succeeded",
+            "paid",
+            "applied",
+            "paid",
+        ),
     ];
     for (event_id, event_type, status, outcome, stored) in steps {
         let response = app
-            .post_event(&invoice_event(event_id, event_type, "in_order_1", "cus_inv", status))
+            .post_event(&invoice_event(
+                event_id,
+                event_type,
+                "in_order_1",
+                "cus_inv",
+                status,
+            ))
             .await;
         assert_eq!(response.outcome(), outcome, "{event_id}");
         assert_eq!(
@@ -527,7 +708,11 @@ async fn an_invoice_never_moves_backwards() {
         .into_iter()
         .map(|(_, data)| data["new"]["status"].clone())
         .collect();
-    assert_eq!(audited, [json!("open"), json!("paid")], "one row per status change");
+    assert_eq!(
+        audited,
+        [json!("open"), json!("paid")],
+        "one row per status change"
+    );
 }
 
 #[tokio::test]
@@ -538,7 +723,12 @@ async fn an_unhandled_type_is_journaled_and_acknowledged() {
     let response = app.post_event(&event).await;
 
     assert_eq!((response.status, response.outcome()), (200, "ignored"));
-    assert!(app.journal("evt_unhandled").await.expect("journaled").processed);
+    assert!(
+        app.journal("evt_unhandled")
+            .await
+            .expect("journaled")
+            .processed
+    );
 }
 
 #[tokio::test]
@@ -551,7 +741,12 @@ async fn a_handled_type_with_an_unreadable_object_is_journaled_with_the_reason()
 
     assert_eq!((response.status, response.outcome()), (200, "unreadable"));
     let journal = app.journal("evt_unreadable").await.expect("journaled");
-    assert!(journal.error.unwrap_or_default().contains("data.object.status"));
+    assert!(
+        journal
+            .error
+            .unwrap_or_default()
+            .contains("data.object.status")
+    );
 }
 
 // ---- what is refused -------------------------------------------------------------------------
@@ -567,13 +762,37 @@ async fn bad_signatures_are_401_problems_that_name_no_secret_or_header_and_journ
     let cases: Vec<(&str, Vec<u8>, Option<String>)> = vec![
         ("no header", body.clone(), None),
         ("empty header", body.clone(), Some(String::new())),
-        ("malformed header", body.clone(), Some("v1,whatever".to_owned())),
+        (
+            "malformed header",
+            body.clone(),
+            Some("v1,whatever".to_owned()),
+        ),
         ("v0 only", body.clone(), Some(format!("t={NOW},v0={v1}"))),
-        ("another secret", body.clone(), Some(sign(&body, "whsec_someone_else", NOW))),
-        ("the secret without whsec_", body.clone(), Some(sign(&body, "test_secret", NOW))),
-        ("301 seconds old", body.clone(), Some(sign(&body, SECRET, NOW - 301))),
-        ("301 seconds ahead", body.clone(), Some(sign(&body, SECRET, NOW + 301))),
-        ("a day old replay", body.clone(), Some(sign(&body, SECRET, NOW - 86_400))),
+        (
+            "another secret",
+            body.clone(),
+            Some(sign(&body, "whsec_someone_else", NOW)),
+        ),
+        (
+            "the secret without whsec_",
+            body.clone(),
+            Some(sign(&body, "test_secret", NOW)),
+        ),
+        (
+            "301 seconds old",
+            body.clone(),
+            Some(sign(&body, SECRET, NOW - 301)),
+        ),
+        (
+            "301 seconds ahead",
+            body.clone(),
+            Some(sign(&body, SECRET, NOW + 301)),
+        ),
+        (
+            "a day old replay",
+            body.clone(),
+            Some(sign(&body, SECRET, NOW - 86_400)),
+        ),
         ("body changed", changed, Some(good.clone())),
     ];
     for (case, body, header) in cases {
@@ -592,9 +811,16 @@ async fn bad_signatures_are_401_problems_that_name_no_secret_or_header_and_journ
 async fn the_timestamp_tolerance_is_300_seconds_either_way() {
     let app = TestApp::spawn().await;
     for (case, t) in [("300 s old", NOW - 300), ("300 s ahead", NOW + 300)] {
-        let event = subscription_event(&SubscriptionFacts::new(&unique("evt_tol"), T0, "cus_t", "p"));
+        let event = subscription_event(&SubscriptionFacts::new(
+            &unique("evt_tol"),
+            T0,
+            "cus_t",
+            "p",
+        ));
         let body = event.to_string();
-        let response = app.post_with_signature(body.as_bytes(), Some(&sign(body.as_bytes(), SECRET, t))).await;
+        let response = app
+            .post_with_signature(body.as_bytes(), Some(&sign(body.as_bytes(), SECRET, t)))
+            .await;
         assert_eq!(response.status, 200, "{case}");
     }
 }
@@ -692,7 +918,8 @@ async fn the_sample_event_base64_encoded_by_api_gateway_verifies_the_same() {
     event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body.as_bytes()));
     event["isBase64Encoded"] = json!(true);
 
-    let request = lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event");
+    let request =
+        lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event");
     let response = app.send(request).await;
 
     assert_eq!(response.status, 200, "{}", response.text);

@@ -14,10 +14,12 @@
 //! - [`dispatch`]: outbox jobs to consumers, in-process or through an SQS-compatible server.
 //! - [`schedules`]: the scheduled jobs on their intervals.
 //! - [`health`]: `GET /health`, a real database round trip.
+//! - [`jobs`]: `POST /local/jobs/{name}`, one scheduled job run now (local stack only).
 
 pub mod database;
 pub mod dispatch;
 pub mod health;
+pub mod jobs;
 pub mod router;
 pub mod routes;
 pub mod schedules;

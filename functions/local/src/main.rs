@@ -1,10 +1,14 @@
-//! `cargo run -p local` serves the whole stack; `cargo run -p local -- migrate` applies
-//! migrations to `DATABASE_URL` (or to the private cluster when it is unset) and exits.
+//! `cargo run -p local` serves the whole stack. Against `DATABASE_URL` (or the private cluster
+//! when it is unset), and then exiting:
+//! - `cargo run -p local -- migrate` applies migrations and function sources;
+//! - `cargo run -p local -- replay [--provider P] [--since TIME]` applies every journaled
+//!   delivery that failed to apply (what the `journal_replay` job does, without its backoff) and
+//!   prints the summary; the jobs they commit are left to the outbox relay.
 
 use domain::jobs::Queue;
 use local::{database, dispatch, routes, schedules, seed, server};
 use platform::clock::Clock;
-use platform::jobs::{Publisher, RelaySettings};
+use platform::jobs::Publisher;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,8 +24,9 @@ async fn main() -> ExitCode {
     let result = match command.as_deref() {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
+        Some("replay") => replay(std::env::args().skip(2).collect()).await,
         Some(other) => Err(format!(
-            "unknown command {other:?}; use `serve` or `migrate`"
+            "unknown command {other:?}; use `serve`, `migrate` or `replay`"
         )),
     };
     match result {
@@ -38,6 +43,66 @@ async fn migrate() -> Result<(), String> {
     let outcome = run_migrations(&database.url).await;
     stop(&database);
     outcome
+}
+
+/// Deliveries one `replay` command applies at most.
+const REPLAY_LIMIT: i64 = 10_000;
+
+async fn replay(args: Vec<String>) -> Result<(), String> {
+    let filter = replay_filter(&args)?;
+    let database = database::open().map_err(|e| format!("database: {e}"))?;
+    let outcome = replay_on(&database.url, &filter).await;
+    stop(&database);
+    outcome
+}
+
+async fn replay_on(url: &str, filter: &store::journal::ReplayFilter) -> Result<(), String> {
+    run_migrations(url).await?;
+    let db = store::Db::new(&store::PoolSettings {
+        url: url.to_owned(),
+        max_size: 2,
+        root_cert_path: platform::config::optional("PGSSLROOTCERT"),
+    })
+    .map_err(|e| format!("DATABASE_URL: {e}"))?;
+    let report = store::journal::replay(&db, chrono::Utc::now(), REPLAY_LIMIT, filter)
+        .await
+        .map_err(|e| format!("replay: {}", platform::problem::error_chain(&e)))?;
+    // The summary is the command's output, not a log line.
+    #[allow(clippy::print_stdout)]
+    {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// `--provider web_agent|whatsapp|stripe` and `--since <RFC 3339 time>`.
+fn replay_filter(args: &[String]) -> Result<store::journal::ReplayFilter, String> {
+    let mut filter = store::journal::ReplayFilter {
+        ignore_backoff: true,
+        ..Default::default()
+    };
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--provider" => {
+                filter.provider =
+                    Some(store::journal::Provider::parse(value).ok_or_else(|| {
+                        format!("--provider: {value:?} is not one of web_agent, whatsapp, stripe")
+                    })?);
+            }
+            "--since" => {
+                let since = chrono::DateTime::parse_from_rfc3339(value)
+                    .map_err(|e| format!("--since: {value:?} is not an RFC 3339 time ({e})"))?;
+                filter.since = Some(since.with_timezone(&chrono::Utc));
+            }
+            other => return Err(format!("replay: unknown option {other:?}")),
+        }
+    }
+    Ok(filter)
 }
 
 async fn run_migrations(url: &str) -> Result<(), String> {
@@ -97,18 +162,13 @@ async fn serve_on(database: &database::LocalDatabase, port: u16) -> Result<(), S
         None => dispatch::start_in_process(consumers),
     };
     let publisher = Publisher::new(db.clone(), sink);
-    schedules::start(scheduled::Jobs {
-        db: db.clone(),
-        publisher: publisher.clone(),
-        relay: RelaySettings::default(),
-        clock: Clock::System,
-    });
     let mut app = routes::App::new(
         db,
         publisher,
         demo.whatsapp_app_secret.clone(),
         demo.whatsapp_verify_token.clone(),
     );
+    schedules::start(app.jobs.as_ref().clone());
     if let Some(secret) = &demo.stripe_webhook_secret {
         app = app.with_stripe_webhook_secret(secret.clone());
     }

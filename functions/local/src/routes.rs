@@ -3,7 +3,10 @@
 
 use crate::{health, router::Router};
 use http::Method;
+use platform::clock::Clock;
 use platform::jobs::Publisher;
+use platform::jobs::RelaySettings;
+use scheduled::Jobs;
 use std::sync::Arc;
 use store::Db;
 use stripe::Stripe;
@@ -19,6 +22,9 @@ pub struct App {
     pub web_agent: Arc<WebAgent>,
     pub whatsapp: Arc<WhatsApp>,
     pub stripe: Arc<Stripe>,
+    /// The scheduled jobs, run on their intervals (`schedules`) and on demand
+    /// (`POST /local/jobs/{name}`).
+    pub jobs: Arc<Jobs>,
 }
 
 impl App {
@@ -45,7 +51,13 @@ impl App {
                 webhook_secret: domain::secret::Secret::new(
                     crate::seed::DEFAULT_STRIPE_WEBHOOK_SECRET,
                 ),
-                clock: platform::clock::Clock::System,
+                clock: Clock::System,
+            }),
+            jobs: Arc::new(Jobs {
+                db: db.clone(),
+                publisher: publisher.clone(),
+                relay: RelaySettings::default(),
+                clock: Clock::System,
             }),
             db,
             publisher,
@@ -61,7 +73,7 @@ impl App {
         self.stripe = Arc::new(Stripe {
             db: self.db.clone(),
             webhook_secret: secret,
-            clock: platform::clock::Clock::System,
+            clock: Clock::System,
         });
         self
     }
@@ -73,6 +85,7 @@ pub fn router(app: App) -> Router {
     let wa_get = app.whatsapp.clone();
     let wa_post = app.whatsapp.clone();
     let stripe = app.stripe.clone();
+    let jobs = app.jobs.clone();
     Router::new()
         .route(Method::GET, "/health", move |_req| {
             let db = db.clone();
@@ -93,5 +106,9 @@ pub fn router(app: App) -> Router {
         .route(Method::POST, "/webhooks/stripe", move |req| {
             let h = stripe.clone();
             async move { h.handle(req).await }
+        })
+        .route(Method::POST, "/local/jobs/{name}", move |req| {
+            let jobs = jobs.clone();
+            async move { crate::jobs::handle(&jobs, req).await }
         })
 }

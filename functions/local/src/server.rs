@@ -8,7 +8,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use lambda_http::{Body, RequestExt};
-use platform::{ApiError, http::MAX_BODY_BYTES};
+use platform::{ApiError, http::LARGEST_BODY_BYTES};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use tokio::net::TcpListener;
@@ -49,12 +49,12 @@ async fn handle(
     let (parts, body) = request.into_parts();
     // One byte over the limit is enough to know the body is too large; the handler's own check
     // then answers 413 exactly as it does in Lambda.
-    let bytes = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
+    let bytes = match Limited::new(body, LARGEST_BODY_BYTES + 1).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
             return into_hyper(
                 ApiError::PayloadTooLarge {
-                    limit: MAX_BODY_BYTES,
+                    limit: LARGEST_BODY_BYTES,
                 }
                 .into_response("local"),
             );

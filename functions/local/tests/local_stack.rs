@@ -80,3 +80,52 @@ async fn a_web_agent_message_posted_locally_is_scored_within_a_second() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+fn local_app(test: &TestDb) -> App {
+    let (sender, _published) = tokio::sync::mpsc::unbounded_channel();
+    let publisher = Publisher::new(
+        test.db().clone(),
+        platform::jobs::JobSink::InProcess(sender),
+    );
+    App::new(
+        test.db().clone(),
+        publisher,
+        Secret::new("s"),
+        Secret::new("t"),
+    )
+}
+
+fn run_job(name: &str) -> Request {
+    http::Request::builder()
+        .method("POST")
+        .uri(format!("/local/jobs/{name}"))
+        .body(Body::Empty)
+        .expect("a valid request")
+}
+
+#[tokio::test]
+async fn a_scheduled_job_runs_now_through_the_local_jobs_route_and_answers_its_summary() {
+    let test = TestDb::new().await;
+    let routes = router(local_app(&test));
+
+    let response = routes.dispatch(run_job("cold_leads")).await;
+
+    assert_eq!(response.status(), 200, "{:?}", response.body());
+    let summary: serde_json::Value =
+        serde_json::from_slice(response.body().as_ref()).expect("a JSON summary");
+    assert_eq!(summary["moved_to_cold"], 0, "{summary}");
+}
+
+#[tokio::test]
+async fn an_unknown_scheduled_job_is_a_404_problem() {
+    let test = TestDb::new().await;
+    let routes = router(local_app(&test));
+
+    let response = routes.dispatch(run_job("make_coffee")).await;
+
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+}

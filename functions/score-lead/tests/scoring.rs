@@ -547,3 +547,53 @@ async fn the_sample_sqs_event_runs_through_the_batch_runner() {
         "the sample's lead does not exist: acknowledged"
     );
 }
+
+#[tokio::test]
+async fn an_override_committed_while_scoring_waits_for_the_lead_is_respected() {
+    let world = World::new().await;
+    let lead = world.lead().await;
+    let now = at("2026-11-20T10:00:00Z");
+    world
+        .customer_says(lead, "hello, is it available?", now, &[])
+        .await;
+    // Connection 1: a person sets an override; the override function holds the lead's lock
+    // until this transaction commits.
+    let mut person = world.test.client().await;
+    let tx = person.transaction().await.expect("begin");
+    tx.query_one(
+        "SELECT id FROM set_lead_stage_override($1, 'Closed Lost', NULL, NULL, 'lost to a rival')",
+        &[&lead],
+    )
+    .await
+    .expect("set the override inside the open transaction");
+
+    // Connection 2: scoring starts while the lock is held, so it waits for it.
+    let scoring = tokio::spawn({
+        let db = world.test.db().clone();
+        let job = world.job(lead);
+        async move {
+            ScoreLead {
+                db,
+                clock: Clock::Fixed(now),
+            }
+            .score(vec![job])
+            .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !scoring.is_finished(),
+        "scoring waits for the person's lock"
+    );
+    tx.commit().await.expect("the person commits");
+    let outcomes = scoring.await.expect("scoring ran");
+
+    assert!(outcomes.iter().all(Result::is_ok));
+    let (stage, _, score, pinned) = world.state(lead).await;
+    assert_eq!(
+        (stage.as_str(), pinned),
+        ("Closed Lost", true),
+        "the override committed while scoring waited keeps its stage"
+    );
+    assert!(score > 0, "the score still updates");
+}

@@ -14,10 +14,10 @@
 //!    answer is 200, including for types that are not handled (journaled and acknowledged), for
 //!    events that wait for their workspace, and for a replay of an event already processed
 //!    (its stored result, nothing written).
-//! 5. When applying fails, a transient failure (database unreachable, deadlock) is a 5xx so
-//!    Stripe retries; any other failure journals the event alone with the reason and answers
-//!    200, so a bug cannot make Stripe disable the endpoint after days of failures; the
-//!    `journal_replay` job applies it once fixed.
+//! 5. When applying fails, the event is journaled alone with the reason (`store::journal`) and
+//!    the `journal_replay` job applies it. A transient failure (database unreachable, deadlock)
+//!    is still a 5xx so Stripe retries sooner; any other is answered 200, so a bug cannot make
+//!    Stripe disable the endpoint after days of failures.
 //!
 //! Logs carry event ids, types, outcomes and workspace ids; never customer names or emails.
 
@@ -77,14 +77,22 @@ impl Stripe {
             .get(STRIPE_SIGNATURE_HEADER)
             .and_then(|value| value.to_str().ok());
         let now = self.clock.now().timestamp();
-        signature::verify_stripe(raw, header, &self.webhook_secret, now, STRIPE_TOLERANCE_SECS)
-            .map_err(|error| refusal(request_id, error))?;
+        signature::verify_stripe(
+            raw,
+            header,
+            &self.webhook_secret,
+            now,
+            STRIPE_TOLERANCE_SECS,
+        )
+        .map_err(|error| refusal(request_id, error))?;
 
-        let event = StripeEvent::parse(raw)
-            .map_err(|error| ApiError::Malformed(format!("the body is not a Stripe event: {error}")))?;
+        let event = StripeEvent::parse(raw).map_err(|error| {
+            ApiError::Malformed(format!("the body is not a Stripe event: {error}"))
+        })?;
         // Parsing succeeded on these bytes, so they are JSON.
-        let body = serde_json::from_slice(raw)
-            .map_err(|error| ApiError::Malformed(format!("the body is not valid JSON ({error})")))?;
+        let body = serde_json::from_slice(raw).map_err(|error| {
+            ApiError::Malformed(format!("the body is not valid JSON ({error})"))
+        })?;
         let delivery = StripeDelivery::new(&event, body);
 
         match billing::ingest_stripe(&self.db, &delivery).await {
@@ -104,9 +112,12 @@ impl Stripe {
                     tracing::info!(request_id, event_id = %event.id, reasons = ?result.reasons,
                         "parts of a stripe event were not applied");
                 }
-                Ok(ack(event.id.as_str(), result.outcome.as_str(), result.duplicate))
+                Ok(ack(
+                    event.id.as_str(),
+                    result.outcome.as_str(),
+                    result.duplicate,
+                ))
             }
-            Err(error) if error.is_transient() => Err(error.into()),
             Err(error) => {
                 let reason = store::journal::failure_reason(&error);
                 tracing::error!(
@@ -116,8 +127,14 @@ impl Stripe {
                     %reason,
                     "stripe event could not be applied; journaling it alone"
                 );
-                billing::record_failure(&self.db, &delivery, &reason).await?;
-                Ok(ack(event.id.as_str(), "not_applied", false))
+                match billing::record_failure(&self.db, &delivery, &reason).await {
+                    // Kept: the journal_replay job applies it. A transient failure is still a
+                    // 5xx, so Stripe's retry may apply it sooner.
+                    Ok(_) if error.is_transient() => Err(ApiError::Journaled(Box::new(error))),
+                    Ok(_) => Ok(ack(event.id.as_str(), "not_applied", false)),
+                    // Not even journaled: only Stripe's retry can bring it back.
+                    Err(_) => Err(error.into()),
+                }
             }
         }
     }

@@ -333,8 +333,10 @@ fn pgbench_script(workspace_id: uuid::Uuid) -> String {
     let sample = body("sample", 0);
     let command =
         domain::web_agent::WebAgentCommand::parse(&sample, "IN").expect("the sample body is valid");
+    // The event key is replaced per transaction below, as the message id is.
     let argument = store::web_agent::ingest_argument(
         domain::ids::WorkspaceId::from_uuid(workspace_id),
+        "per-transaction",
         &command,
     );
     // JSON goes in hex: pgbench's prepared mode reads every `:word` in a statement as a
@@ -357,7 +359,8 @@ fn pgbench_script(workspace_id: uuid::Uuid) -> String {
            'email', 'p' || (:p)::text || '@example.com', \
            'name', 'Person ' || (:p)::text, \
            'external_session_id', 's-' || (:p)::text, \
-           'message_id', 'pgb-' || (:m)::text), {body});\n",
+           'message_id', 'pgb-' || (:m)::text, \
+           'event_key', 'm:{workspace_id}:pgb-' || (:m)::text), {body});\n",
         max = PERSONS - 1,
         argument = hex_json(&argument),
         body = hex_json(&sample),

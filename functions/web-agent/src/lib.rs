@@ -7,7 +7,10 @@
 //!   round trip); missing, unknown or revoked is 401, and the key's workspace scopes the rest;
 //! - the body is read as JSON (415, 400) and parsed into typed values in the workspace's phone
 //!   region (`domain::web_agent`, 422 naming every bad field);
-//! - the whole write is one statement (`store::web_agent`, the second and last round trip);
+//! - the whole write is one statement (`store::web_agent`, the second and last round trip),
+//!   journaled under the delivery's key; when applying fails the delivery is journaled alone
+//!   (`store::journal`) and answered 500 `delivery-journaled`: the `journal_replay` job applies
+//!   it, and the client's retry with the same `message_id` is safe;
 //! - the `score_lead` job it wrote to the outbox is published after commit (a failed publish is
 //!   left to the outbox relay and never fails the request).
 //!
@@ -22,6 +25,7 @@ use platform::jobs::Publisher;
 use serde::Serialize;
 use store::Db;
 use store::api_keys::{self, AuthenticatedKey};
+use store::journal::{self, Provider};
 use store::web_agent::{self, IngestOutcome, Ingested, Usage};
 use uuid::Uuid;
 
@@ -86,10 +90,16 @@ impl WebAgent {
 
         let body = json_body(request)?;
         let command = WebAgentCommand::parse(&body, &key.default_region)?;
-        let outcome = web_agent::ingest(&client, key.workspace_id, &command, &body).await?;
-        // The publisher records the publish with a connection of its own; a Lambda pool holds
+        let event_key = web_agent::event_key(key.workspace_id, &command);
+        let outcome =
+            web_agent::ingest(&client, key.workspace_id, &event_key, &command, &body).await;
+        // The publisher and the failure path use a connection of their own; a Lambda pool holds
         // one, so this one goes back first.
         drop(client);
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(error) => return Err(self.journal_failure(&key, &event_key, &body, error).await),
+        };
 
         let ingested = match outcome {
             IngestOutcome::Ingested(ingested) => ingested,
@@ -114,6 +124,39 @@ impl WebAgent {
             "web-agent delivery stored"
         );
         Ok(json_response(200, &Accepted::from(&ingested)))
+    }
+
+    /// Applying failed: keep the delivery in the journal with the reason, so it is applied later
+    /// even if the client never retries. When even that fails (the database is unreachable),
+    /// the client's retry is all there is, and the answer says to retry.
+    async fn journal_failure(
+        &self,
+        key: &AuthenticatedKey,
+        event_key: &str,
+        body: &serde_json::Value,
+        error: store::StoreError,
+    ) -> ApiError {
+        let reason = journal::failure_reason(&error);
+        let recorded = journal::record_failure(
+            &self.db,
+            Provider::WebAgent,
+            event_key,
+            Some(key.workspace_id.as_uuid()),
+            body,
+            &reason,
+        )
+        .await;
+        match recorded {
+            Ok(_) => ApiError::Journaled(Box::new(error)),
+            Err(journal_error) => {
+                tracing::error!(
+                    workspace_id = %key.workspace_id,
+                    error = %platform::problem::error_chain(&journal_error),
+                    "a failed web-agent delivery could not be journaled either"
+                );
+                error.into()
+            }
+        }
     }
 }
 

@@ -10,10 +10,13 @@
 //!   answered 200, including the parts that could not be mapped, which are journaled with the
 //!   reason: Meta stops retrying and nothing it sent is lost. The committed `score_lead` jobs
 //!   are published after the commit.
-//! - When applying fails, a transient failure (database unreachable, deadlock) is a 5xx so Meta
-//!   retries; any other failure journals the delivery alone with the reason and answers 200, so
-//!   a bug cannot make Meta give up on the delivery after days of retries; a fixed build applies
-//!   it on Meta's next retry or from the journal.
+//! - When applying fails, the delivery is journaled alone with the reason
+//!   (`store::journal`), so nothing Meta sent is lost: the `journal_replay` job applies it. A
+//!   transient failure (database unreachable, deadlock) is still a 5xx so Meta retries sooner;
+//!   any other is answered 200, so a bug cannot make Meta give up on the delivery after days of
+//!   retries.
+//! - POST bodies up to 3 MB are accepted (Meta resends a refused body for days, so a 413 would
+//!   lose it for good); other routes keep 256 KiB.
 //!
 //! This crate is an adapter: parsing lives in `domain::whatsapp`, the mapping and the SQL in
 //! `store::whatsapp`. Logs carry ids and counts, never phone numbers, names or message text.
@@ -23,7 +26,9 @@ use domain::signature::{self, META_SIGNATURE_HEADER, SignatureError};
 use http::{Method, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use platform::ApiError;
-use platform::http::{json_response, raw_body, request_id, respond};
+use platform::http::{
+    WHATSAPP_MAX_BODY_BYTES, json_response, raw_body_within, request_id, respond,
+};
 use platform::jobs::Publisher;
 use serde::Serialize;
 use store::Db;
@@ -91,7 +96,7 @@ impl WhatsApp {
         request: &Request,
         request_id: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let raw = raw_body(request)?;
+        let raw = raw_body_within(request, WHATSAPP_MAX_BODY_BYTES)?;
         let header = request
             .headers()
             .get(META_SIGNATURE_HEADER)
@@ -120,17 +125,23 @@ impl WhatsApp {
                 log_applied(request_id, &delivery, &applied);
                 Ok(ack(false, true))
             }
-            Err(error) if error.is_transient() => Err(error.into()),
             Err(error) => {
-                let reason = ingest::failure_reason(&error);
+                let reason = store::journal::failure_reason(&error);
                 tracing::error!(
                     request_id,
                     event_key = delivery.event_key(),
                     %reason,
                     "whatsapp delivery could not be applied; journaling it alone"
                 );
-                ingest::journal_unapplied(&self.db, &delivery, &reason).await?;
-                Ok(ack(false, false))
+                let journaled = ingest::journal_unapplied(&self.db, &delivery, &reason).await;
+                match journaled {
+                    // Kept: the journal_replay job applies it. A transient failure is still a
+                    // 5xx, so Meta's retry may apply it sooner.
+                    Ok(_) if error.is_transient() => Err(ApiError::Journaled(Box::new(error))),
+                    Ok(_) => Ok(ack(false, false)),
+                    // Not even journaled: only Meta's retry can bring it back.
+                    Err(_) => Err(error.into()),
+                }
             }
         }
     }

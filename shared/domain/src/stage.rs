@@ -20,12 +20,12 @@
 //! 7. no customer message ever → `New`
 //! 8. otherwise → `In Sequence`
 //!
-//! `Cold` without an override is set by the `cold_leads` job ([`is_cold`]) and needs one more
+//! `Cold` without an override is set by the `cold_leads` job ([`cold_cutoff`]) and needs one more
 //! rule, or rules 4–8 would put the lead straight back into `In Sequence` on its next scoring:
 //! a `Cold` lead stays `Cold` until it sends a new customer message (or books). "A new message"
 //! is read as "the last customer message is not older than the cold window (30 days)": the job
 //! only moves leads silent for more than 30 days, so a message inside the window must have
-//! arrived after the lead went cold. This is exactly the complement of [`is_cold`], so the job
+//! arrived after the lead went cold. This is exactly the complement of the job's rule, so the job
 //! and scoring can never undo each other, and it still holds when scoring runs late (a retried
 //! job, a backlog), which "a message in the last 24 h" would not. A re-engaging `Cold` lead goes
 //! through rules 3–8 with reason `re_engagement`; a `Cold` lead that books goes to `Booking Made`
@@ -35,7 +35,6 @@
 //! clears a stale one.
 
 use crate::scoring::is_within_last_24h;
-use crate::validation::ValidationErrors;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
@@ -259,45 +258,11 @@ pub fn decide(input: &StageInput, now: DateTime<Utc>) -> StageDecision {
     by_score_and_activity(input, now)
 }
 
-/// Whether the `cold_leads` job should move this lead to `Cold`: it is `In Sequence` and its last
-/// customer message is more than [`COLD_AFTER_SILENT_DAYS`] days old. A lead that never sent a
-/// customer message has no silence to measure (rule 7 keeps it `New`) and is never cold.
-///
-/// The job must skip leads with an active override: an override keeps its stage (rule 2).
-pub fn is_cold(
-    stage: Stage,
-    last_customer_message_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> bool {
-    stage == Stage::InSequence
-        && last_customer_message_at.is_some_and(|last| silent_past_cold_window(last, now))
-}
-
-/// Parses the stage and sub-stage of a manual override request. Surrounding spaces are ignored and
-/// a blank sub-stage means none; otherwise the stored text is required exactly. Every problem is
-/// reported, on the fields `stage` and `sub_stage`.
-pub fn set_override_validate(
-    stage: &str,
-    sub_stage: Option<&str>,
-) -> Result<(Stage, Option<SubStage>), ValidationErrors> {
-    let mut errors = ValidationErrors::new();
-    let stage = errors.check("stage", stage.trim().parse::<Stage>());
-    let sub_stage = match sub_stage.map(str::trim).filter(|text| !text.is_empty()) {
-        None => None,
-        Some(text) => errors.check("sub_stage", text.parse::<SubStage>()),
-    };
-    if let (Some(stage), Some(_)) = (stage, sub_stage)
-        && !stage.allows_sub_stage()
-    {
-        errors.push(
-            "sub_stage",
-            format!("is only allowed with stage {}", Stage::HighIntent),
-        );
-    }
-    match stage {
-        Some(stage) if errors.is_empty() => Ok((stage, sub_stage)),
-        _ => Err(errors),
-    }
+/// The `cold_leads` job's cutoff at `now`: an `In Sequence` lead whose last customer message is
+/// older than this is moved to `Cold` (the job's SQL compares with it; this owns the window). A
+/// lead that never sent a customer message has no silence to measure and is never cold.
+pub fn cold_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - TimeDelta::days(COLD_AFTER_SILENT_DAYS)
 }
 
 /// Rules 3–8.
@@ -877,7 +842,7 @@ mod tests {
                 Stage::InSequence,
                 ReEngagement,
                 true,
-                "exactly 30 days is inside the window, the complement of is_cold",
+                "exactly 30 days is inside the window, the complement of the cold_leads job",
             ),
         ]);
     }
@@ -1260,7 +1225,7 @@ mod tests {
                 last_customer_message_at: last,
                 ..staged(Stage::InSequence)
             };
-            if is_cold(Stage::InSequence, last, now()) {
+            if last.is_some_and(|last| last < cold_cutoff(now())) {
                 let cold = StageInput {
                     current_stage: Some(Stage::Cold),
                     ..in_sequence
@@ -1283,180 +1248,16 @@ mod tests {
     }
 
     #[test]
-    fn only_in_sequence_leads_silent_for_more_than_thirty_days_are_cold() {
+    fn the_cold_cutoff_is_the_window_before_now() {
+        // The job's SQL moves leads whose last customer message is older than the cutoff.
         let cases = [
-            (
-                Stage::InSequence,
-                Some(days_ago(31)),
-                true,
-                "31 days silent is cold",
-            ),
-            (
-                Stage::InSequence,
-                Some(days_ago(30) - TimeDelta::seconds(1)),
-                true,
-                "one second over 30 days is cold",
-            ),
-            (
-                Stage::InSequence,
-                Some(days_ago(30)),
-                false,
-                "exactly 30 days is not more than 30",
-            ),
-            (
-                Stage::InSequence,
-                Some(days_ago(8)),
-                false,
-                "8 days is not cold",
-            ),
-            (
-                Stage::InSequence,
-                None,
-                false,
-                "no message ever: nothing to measure",
-            ),
-            (
-                Stage::InSequence,
-                Some(hours_ago(-5)),
-                false,
-                "a future message is not cold",
-            ),
-            (
-                Stage::Engaged,
-                Some(days_ago(60)),
-                false,
-                "only In Sequence goes cold",
-            ),
-            (
-                Stage::Qualified,
-                Some(days_ago(60)),
-                false,
-                "a Qualified lead is not cold",
-            ),
-            (
-                Stage::Cold,
-                Some(days_ago(60)),
-                false,
-                "an already Cold lead is not moved again",
-            ),
-            (
-                Stage::Converted,
-                Some(days_ago(60)),
-                false,
-                "terminal stages are never cold",
-            ),
+            (days_ago(31), true, "silent for 31 days"),
+            (days_ago(30), false, "exactly 30 days is inside the window"),
+            (hours_ago(30 * 24 + 1), true, "an hour past the window"),
+            (days_ago(2), false, "recently active"),
         ];
-        for (stage, last, want, why) in cases {
-            assert_eq!(is_cold(stage, last, now()), want, "{why}");
-        }
-    }
-
-    #[test]
-    fn override_requests_accept_valid_stages_and_high_intent_sub_stages() {
-        let cases = [
-            (
-                "High Intent",
-                Some("proposal"),
-                (Stage::HighIntent, Some(SubStage::Proposal)),
-                "High Intent with proposal",
-            ),
-            (
-                "High Intent",
-                Some("on-hold"),
-                (Stage::HighIntent, Some(SubStage::OnHold)),
-                "the dashed sub-stage",
-            ),
-            (
-                " High Intent ",
-                Some(" negotiation "),
-                (Stage::HighIntent, Some(SubStage::Negotiation)),
-                "spaces are trimmed",
-            ),
-            (
-                "High Intent",
-                None,
-                (Stage::HighIntent, None),
-                "High Intent without a sub-stage",
-            ),
-            ("Qualified", None, (Stage::Qualified, None), "a plain stage"),
-            (
-                "Qualified",
-                Some("  "),
-                (Stage::Qualified, None),
-                "a blank sub-stage is none",
-            ),
-            ("Cold", None, (Stage::Cold, None), "Cold can be pinned"),
-            ("New", None, (Stage::New, None), "New can be pinned"),
-            (
-                "Converted",
-                None,
-                (Stage::Converted, None),
-                "people convert leads",
-            ),
-            (
-                "Closed Lost",
-                None,
-                (Stage::ClosedLost, None),
-                "people close leads",
-            ),
-        ];
-        for (stage, sub_stage, want, why) in cases {
-            assert_eq!(set_override_validate(stage, sub_stage), Ok(want), "{why}");
-        }
-    }
-
-    #[test]
-    fn override_requests_report_every_bad_field() {
-        let allowed_stages = "must be one of: New, Engaged, Qualified, High Intent, Booking Made, \
-                              In Sequence, Cold, Converted, Closed Lost";
-        let allowed_sub_stages = "must be one of: proposal, negotiation, on-hold";
-        let only_high = "is only allowed with stage High Intent";
-        let cases = [
-            (
-                "Hot",
-                None,
-                vec![("stage", allowed_stages)],
-                "an unknown stage names the allowed values",
-            ),
-            (
-                "high intent",
-                None,
-                vec![("stage", allowed_stages)],
-                "the stored spelling is required",
-            ),
-            (
-                "",
-                None,
-                vec![("stage", allowed_stages)],
-                "an empty stage is rejected",
-            ),
-            (
-                "High Intent",
-                Some("closing"),
-                vec![("sub_stage", allowed_sub_stages)],
-                "an unknown sub-stage",
-            ),
-            (
-                "Qualified",
-                Some("proposal"),
-                vec![("sub_stage", only_high)],
-                "a sub-stage outside High Intent",
-            ),
-            (
-                "Hot",
-                Some("closing"),
-                vec![("stage", allowed_stages), ("sub_stage", allowed_sub_stages)],
-                "both fields are reported at once",
-            ),
-        ];
-        for (stage, sub_stage, want, why) in cases {
-            let errors = set_override_validate(stage, sub_stage).expect_err(why);
-            let got: Vec<(&str, &str)> = errors
-                .errors()
-                .iter()
-                .map(|error| (error.field.as_str(), error.message.as_str()))
-                .collect();
-            assert_eq!(got, want, "{why}");
+        for (last, want, why) in cases {
+            assert_eq!(last < cold_cutoff(now()), want, "{why}");
         }
     }
 

@@ -61,6 +61,12 @@ impl ValidationErrors {
         &self.0
     }
 
+    /// The names of the rejected fields, in order: what a log line or a journal reason may say
+    /// (messages can quote what was sent).
+    pub fn fields(&self) -> Vec<&str> {
+        self.0.iter().map(|error| error.field.as_str()).collect()
+    }
+
     /// `Ok(value)` when nothing was recorded, the errors otherwise.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Self> {
         if self.0.is_empty() {

@@ -225,10 +225,9 @@ impl StatusUpdate {
 /// Delivery state of an outgoing message.
 ///
 /// Meta's webhooks arrive out of order and are retried, so the stored state must only move
-/// forward ([`advances`]). The forward order is `sent < delivered < read < played`: `played` is
-/// the voice-message form of `read` (the recipient played the audio, which implies they opened
-/// it), so it ranks after `read`. `failed` is final: nothing moves a failed message, and a
-/// failure report wins over any earlier state; Meta does not report both for one message.
+/// forward. That rule is the database's (`delivery_status_rank` in
+/// `shared/store/src/leads/conversations.sql`, applied by `ingest_whatsapp` and enforced by the
+/// append-only trigger): `sent < delivered < read < played`, and `failed` is final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
@@ -240,6 +239,14 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 5] = [
+        Self::Sent,
+        Self::Delivered,
+        Self::Read,
+        Self::Played,
+        Self::Failed,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Sent => "sent",
@@ -248,32 +255,6 @@ impl DeliveryStatus {
             Self::Played => "played",
             Self::Failed => "failed",
         }
-    }
-
-    /// Position in the forward order: sent 1, delivered 2, read 3, played 4, failed 5 (final).
-    pub const fn rank(self) -> u8 {
-        match self {
-            Self::Sent => 1,
-            Self::Delivered => 2,
-            Self::Read => 3,
-            Self::Played => 4,
-            Self::Failed => 5,
-        }
-    }
-
-    /// No later status can replace this one.
-    pub const fn is_final(self) -> bool {
-        matches!(self, Self::Failed)
-    }
-}
-
-/// Whether a message whose stored status is `from` (`None`: nothing stored yet) should move to
-/// `to`. Statuses only move forward, so a late `delivered` never overwrites `read`; a repeat of
-/// the same status is not an advance (replays change nothing); nothing moves a `failed` message.
-pub fn advances(from: Option<DeliveryStatus>, to: DeliveryStatus) -> bool {
-    match from {
-        None => true,
-        Some(current) => !current.is_final() && to.rank() > current.rank(),
     }
 }
 
@@ -1935,92 +1916,6 @@ mod tests {
         );
         assert_eq!("".parse::<DeliveryStatus>(), Err(UnknownDeliveryStatus));
     }
-
-    #[test]
-    fn statuses_only_move_forward_and_failed_is_final() {
-        use DeliveryStatus::{Delivered, Failed, Played, Read, Sent};
-        let cases: &[(Option<DeliveryStatus>, DeliveryStatus, bool, &str)] = &[
-            (None, Sent, true, "first status is recorded"),
-            (None, Read, true, "first status may skip ahead"),
-            (None, Failed, true, "first status may be a failure"),
-            (Some(Sent), Delivered, true, "sent → delivered"),
-            (
-                Some(Sent),
-                Read,
-                true,
-                "sent → read (delivered arrived late or never)",
-            ),
-            (Some(Delivered), Read, true, "delivered → read"),
-            (
-                Some(Read),
-                Played,
-                true,
-                "played is the voice form of read and ranks after it",
-            ),
-            (Some(Delivered), Played, true, "delivered → played"),
-            (
-                Some(Read),
-                Delivered,
-                false,
-                "a late delivered never downgrades read",
-            ),
-            (Some(Played), Read, false, "read never downgrades played"),
-            (
-                Some(Delivered),
-                Sent,
-                false,
-                "a late sent never downgrades delivered",
-            ),
-            (
-                Some(Sent),
-                Sent,
-                false,
-                "a replayed status is not an advance",
-            ),
-            (Some(Read), Read, false, "a replayed read is not an advance"),
-            (Some(Sent), Failed, true, "a sent message can fail"),
-            (
-                Some(Delivered),
-                Failed,
-                true,
-                "failure wins over an earlier state",
-            ),
-            (
-                Some(Failed),
-                Delivered,
-                false,
-                "nothing moves a failed message",
-            ),
-            (
-                Some(Failed),
-                Read,
-                false,
-                "nothing moves a failed message (read)",
-            ),
-            (
-                Some(Failed),
-                Played,
-                false,
-                "nothing moves a failed message (played)",
-            ),
-            (
-                Some(Failed),
-                Failed,
-                false,
-                "a replayed failure is not an advance",
-            ),
-        ];
-        for &(from, to, expected, case) in cases {
-            assert_eq!(advances(from, to), expected, "{case}");
-        }
-        assert!(Sent.rank() < Delivered.rank());
-        assert!(Delivered.rank() < Read.rank());
-        assert!(Read.rank() < Played.rank());
-        assert!(Failed.is_final());
-        assert!(!Played.is_final());
-    }
-
-    // ---- envelope -----------------------------------------------------------------------------
 
     #[test]
     fn bodies_that_are_not_a_whatsapp_envelope_are_errors() {

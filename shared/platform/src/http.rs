@@ -8,11 +8,25 @@ use crate::ApiError;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
-/// The largest body any route accepts (DESIGN.md section 3).
+/// The body limit of every route but the WhatsApp webhook's (DESIGN.md section 3).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// The raw bytes of the body, refused with 413 when over the limit.
+/// The WhatsApp webhook's body limit. Meta batches many messages and statuses into one delivery
+/// and resends a refused body for days, so a 413 would lose it for good: bodies up to 3 MB are
+/// accepted, verified and journaled.
+pub const WHATSAPP_MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// The largest body any route accepts: what a server in front of the handlers must let through
+/// (each handler then applies its own limit).
+pub const LARGEST_BODY_BYTES: usize = WHATSAPP_MAX_BODY_BYTES;
+
+/// The raw bytes of the body, refused with 413 when over [`MAX_BODY_BYTES`].
 pub fn raw_body(request: &Request) -> Result<&[u8], ApiError> {
+    raw_body_within(request, MAX_BODY_BYTES)
+}
+
+/// The raw bytes of the body, refused with 413 when over `limit`.
+pub fn raw_body_within(request: &Request, limit: usize) -> Result<&[u8], ApiError> {
     let bytes: &[u8] = match request.body() {
         Body::Empty => &[],
         Body::Text(text) => text.as_bytes(),
@@ -21,10 +35,8 @@ pub fn raw_body(request: &Request) -> Result<&[u8], ApiError> {
         #[allow(unreachable_patterns)]
         _ => &[],
     };
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        });
+    if bytes.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
     }
     Ok(bytes)
 }

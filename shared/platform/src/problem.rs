@@ -44,6 +44,10 @@ pub enum ApiError {
     /// 500: anything unexpected; the cause is logged, never returned.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// 500: applying a delivery failed, but the delivery itself was journaled and will be
+    /// applied from the journal; sending it again is safe (it is idempotent on its id).
+    #[error("delivery journaled, not applied")]
+    Journaled(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<ValidationErrors> for ApiError {
@@ -90,7 +94,7 @@ impl ApiError {
             Self::UnsupportedMediaType => 415,
             Self::Validation(_) => 422,
             Self::QuotaExhausted { .. } => 429,
-            Self::Internal(_) => 500,
+            Self::Internal(_) | Self::Journaled(_) => 500,
             Self::Unavailable(_) => 503,
         }
     }
@@ -152,6 +156,15 @@ impl ApiError {
                 format!("an unexpected error occurred (request {request_id})"),
                 None,
             ),
+            Self::Journaled(_) => (
+                "delivery-journaled",
+                "Delivery kept, not applied yet",
+                format!(
+                    "the delivery could not be applied now; it was kept and will be applied \
+                     later, and sending it again is safe (request {request_id})"
+                ),
+                None,
+            ),
         };
         let status = self.status();
         Problem {
@@ -198,6 +211,7 @@ fn type_uri(kind: &'static str) -> &'static str {
         "unsupported-media-type" => "https://lead-engine.dev/problems/unsupported-media-type",
         "validation-error" => "https://lead-engine.dev/problems/validation-error",
         "quota-exhausted" => "https://lead-engine.dev/problems/quota-exhausted",
+        "delivery-journaled" => "https://lead-engine.dev/problems/delivery-journaled",
         "service-unavailable" => "https://lead-engine.dev/problems/service-unavailable",
         _ => "https://lead-engine.dev/problems/internal-error",
     }

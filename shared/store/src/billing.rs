@@ -50,7 +50,9 @@ impl StripeDelivery {
                 to_json(subscription),
                 subscription.problems.clone(),
             ),
-            EventObject::Invoice(invoice) => ("invoice", to_json(invoice), invoice.problems.clone()),
+            EventObject::Invoice(invoice) => {
+                ("invoice", to_json(invoice), invoice.problems.clone())
+            }
             EventObject::Unhandled => ("unhandled", Value::Null, Vec::new()),
             EventObject::Unreadable(problem) => (
                 "unreadable",

@@ -1,13 +1,15 @@
 //! Scoring a batch of leads: the use case behind the score-lead consumer.
 //!
-//! A batch costs a constant number of statements whatever its size: one that locks the leads and
-//! reads every fact the rules need ([`facts.sql`](scoring/facts.sql)), the pure rules of
+//! A batch costs a constant number of statements whatever its size: one that locks the leads
+//! ([`lock.sql`](scoring/lock.sql)), one that then reads every fact the rules need
+//! ([`facts.sql`](scoring/facts.sql), after the lock so it sees an override committed while the
+//! batch waited), the pure rules of
 //! `domain::scoring` and `domain::stage` per lead, and one that writes every change with its
 //! audit row ([`apply.sql`](scoring/apply.sql)), all in one transaction. A lead whose inputs did
 //! not change is not written at all, so replaying a job changes nothing.
 //!
 //! Also here: the `cold_leads` rule the scheduled job runs, and thin wrappers over the override
-//! functions dashboards call (migration V11).
+//! functions dashboards call (`scoring/overrides.sql`).
 
 use crate::{Db, StoreError};
 use chrono::{DateTime, Utc};
@@ -56,11 +58,17 @@ pub async fn score_leads(
     let tx = client.transaction().await?;
     let lead_ids: Vec<uuid::Uuid> = targets.iter().map(|(_, l)| l.as_uuid()).collect();
     let workspace_ids: Vec<uuid::Uuid> = targets.iter().map(|(w, _)| w.as_uuid()).collect();
-    let rows = tx
+    let locked: Vec<uuid::Uuid> = tx
         .query(
-            include_str!("scoring/facts.sql"),
+            include_str!("scoring/lock.sql"),
             &[&lead_ids, &workspace_ids],
         )
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let rows = tx
+        .query(include_str!("scoring/facts.sql"), &[&locked])
         .await?;
 
     let mut updates = Vec::new();
@@ -240,14 +248,14 @@ fn evaluate(lead: &StoredLead, now: DateTime<Utc>) -> Option<Update> {
     })
 }
 
-/// Moves `In Sequence` leads silent for more than 30 days to `Cold` (at most `limit` per call);
-/// returns how many moved.
+/// Moves `In Sequence` leads silent for more than [`domain::stage::COLD_AFTER_SILENT_DAYS`] days
+/// at `now` to `Cold` (at most `limit` per call); returns how many moved.
 pub async fn mark_cold_leads(db: &Db, now: DateTime<Utc>, limit: i32) -> Result<u64, StoreError> {
     let client = db.client().await?;
     let rows = client
         .query(
             "SELECT lead_id FROM mark_cold_leads($1, $2)",
-            &[&now, &limit],
+            &[&domain::stage::cold_cutoff(now), &limit],
         )
         .await?;
     Ok(rows.len() as u64)

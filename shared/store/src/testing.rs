@@ -5,7 +5,8 @@
 //! temporary folder (`$LEAD_ENGINE_TEST_PGDATA` overrides where), shared by every test process of
 //! the run through a file lock; the test command stops and deletes it afterwards.
 //!
-//! The schema is migrated once into a template database named after the migrations' fingerprint;
+//! The schema is migrated once into a template database named after the fingerprint of the
+//! migrations and the function sources;
 //! each [`TestDb`] is `CREATE DATABASE … TEMPLATE …` (a file copy, milliseconds) and is dropped
 //! when the value is dropped, so tests run in parallel without sharing state.
 
@@ -154,17 +155,28 @@ impl TestDb {
 
     pub async fn with_pool_size(max_size: usize) -> Self {
         let server = server().await;
+        Self::create(server, Some(&server.template), max_size).await
+    }
+
+    /// An empty database (no schema at all), dropped on drop: for tests of the migrations
+    /// themselves.
+    pub async fn empty() -> Self {
+        Self::create(server().await, None, 2).await
+    }
+
+    async fn create(server: &Server, template: Option<&str>, max_size: usize) -> Self {
         let name = format!("lead_engine_test_{}", uuid::Uuid::new_v4().simple());
         let admin = crate::pool::connect_once(&server.admin_url, None)
             .await
             .expect("connect to the test server");
+        let create = match template {
+            Some(template) => format!("CREATE DATABASE {name} TEMPLATE {template}"),
+            None => format!("CREATE DATABASE {name}"),
+        };
         admin
-            .batch_execute(&format!(
-                "CREATE DATABASE {name} TEMPLATE {}",
-                server.template
-            ))
+            .batch_execute(&create)
             .await
-            .expect("clone the template database");
+            .expect("create the test database");
         let url = database_url(&server.admin_url, &name);
         let db = Db::new(&PoolSettings {
             url: url.clone(),

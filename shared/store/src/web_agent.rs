@@ -1,10 +1,15 @@
 //! The web-agent webhook's write: one parsed delivery in one statement.
 //!
 //! The whole write (journal, lead, identities, session, message, intents, usage, outbox) is the
-//! SQL function `ingest_web_agent` (migrations/V9__web_agent_ingest.sql), called as a single
+//! SQL function `ingest_web_agent` (`web_agent/ingest_web_agent.sql`), called as a single
 //! autocommit statement: one round trip and one transaction, so it all happens or none of it
-//! does. Lead resolution inside it is V8's `resolve_lead`. This module only turns the parsed
-//! command into the function's argument and its answer into types.
+//! does. Lead resolution inside it is `resolve_lead` (`leads/resolve_lead.sql`), the journal
+//! protocol is [`crate::journal`]'s. This module only turns the parsed command into the
+//! function's argument and its answer into types.
+//!
+//! The journal key ([`event_key`]) is per workspace and per client `message_id`; a delivery
+//! without one gets a key of its own, made once here so that a replay from the journal applies
+//! under the same key.
 //!
 //! A delivery the database refuses (an `agent_id` of no agent of the workspace, or only an
 //! `external_session_id` that is linked to no lead yet) comes back as
@@ -63,14 +68,26 @@ pub enum IngestOutcome {
     Rejected(ValidationErrors),
 }
 
-/// Writes one delivery of `workspace_id`. `body` is the request body as received (journaled).
+/// The journal key of a delivery: `m:<workspace>:<message_id>` (two workspaces' clients may use
+/// the same message ids), or `r:<workspace>:<random>` for a delivery without a `message_id`,
+/// which has no idempotency key of its own.
+pub fn event_key(workspace_id: WorkspaceId, command: &WebAgentCommand) -> String {
+    match &command.message_id {
+        Some(message_id) => format!("m:{workspace_id}:{}", message_id.as_str()),
+        None => format!("r:{workspace_id}:{}", Uuid::new_v4()),
+    }
+}
+
+/// Writes one delivery of `workspace_id` under its journal key ([`event_key`]). `body` is the
+/// request body as received (journaled).
 pub async fn ingest(
     client: &deadpool_postgres::Client,
     workspace_id: WorkspaceId,
+    event_key: &str,
     command: &WebAgentCommand,
     body: &Value,
 ) -> Result<IngestOutcome, StoreError> {
-    let argument = ingest_argument(workspace_id, command);
+    let argument = ingest_argument(workspace_id, event_key, command);
     let statement = client.prepare_cached(INGEST).await?;
     let row = client.query_one(&statement, &[&argument, body]).await?;
     let Json(answer): Json<Answer> = row.try_get(0)?;
@@ -80,7 +97,11 @@ pub async fn ingest(
 /// `ingest_web_agent`'s first argument: the parsed values, normalised (E.164 phone, lower-case
 /// email, codes for enums, ISO dates), with the intents of a customer message already detected.
 /// Public so the benchmark can hand pgbench exactly what the handler sends.
-pub fn ingest_argument(workspace_id: WorkspaceId, command: &WebAgentCommand) -> Value {
+pub fn ingest_argument(
+    workspace_id: WorkspaceId,
+    event_key: &str,
+    command: &WebAgentCommand,
+) -> Value {
     let intents: Vec<Value> = command
         .customer_intents()
         .iter()
@@ -88,6 +109,7 @@ pub fn ingest_argument(workspace_id: WorkspaceId, command: &WebAgentCommand) -> 
         .collect();
     json!({
         "workspace_id": workspace_id,
+        "event_key": event_key,
         "name": command.name,
         "phone_e164": command.phone.as_ref().map(|p| p.number.as_str()),
         "phone_raw": command.phone.as_ref().map(|p| p.raw.as_str()),

@@ -6,13 +6,14 @@
 //!   cannot be mapped (parser problems, `value.errors`, unsupported message types, messages
 //!   with no sender id). A body that is not a WhatsApp webhook at all is still a delivery: it
 //!   is journaled with the reason and nothing else.
-//! - [`ingest`] sends the whole delivery to `ingest_whatsapp()` (migrations/V10) in one
-//!   statement: journal, leads, identities, messages, intents, sessions, consent, usage and
-//!   outbox rows are written in one implicit transaction, or none are. A prepared statement
+//! - [`ingest`] sends the whole delivery to `ingest_whatsapp()` (`whatsapp/ingest_whatsapp.sql`)
+//!   in one statement: journal, leads, identities, messages, intents, sessions, consent, usage
+//!   and outbox rows are written in one implicit transaction, or none are. A prepared statement
 //!   cached per connection keeps the hot path at one round trip.
-//! - [`journal_unapplied`] is the failure path: when applying fails for a reason a retry would
-//!   not fix, the delivery is journaled alone with the reason (processed_at NULL), so nothing
-//!   Meta sent is lost and a fixed build reprocesses it on Meta's next retry.
+//! - [`journal_unapplied`] is the failure path: when applying fails, the delivery is journaled
+//!   alone with the reason (processed_at NULL, [`crate::journal::record_failure`]), so nothing
+//!   Meta sent is lost: the `journal_replay` job, or Meta's next retry, applies it.
+//! - [`Delivery::from_journal`] rebuilds a delivery from its journal row, for that replay.
 //!
 //! Reasons name JSON paths, our own ids and Meta's error codes, never a phone number, a name or
 //! message text: they end up in `webhook_events.error` and in logs.
@@ -44,13 +45,6 @@ const MAX_NAME_IN_REASON: usize = 40;
 
 /// The whole write; `$2` is the journal payload as JSON text (see [`Delivery::payload`]).
 const INGEST_SQL: &str = "SELECT ingest_whatsapp($1, $2::text::jsonb, $3)";
-
-/// The failure path's journal row. The payload is the body wrapped as a JSON string (or hex),
-/// which PostgreSQL always accepts, whatever made the normal path fail.
-const JOURNAL_UNAPPLIED_SQL: &str =
-    "INSERT INTO webhook_events (provider, event_key, payload, error)
-     VALUES ($1, $2, $3::text::jsonb, $4)
-     ON CONFLICT (provider, event_key) DO NOTHING";
 
 /// One verified delivery, ready to be journaled and applied.
 pub struct Delivery {
@@ -135,6 +129,22 @@ impl Delivery {
             messages: message_count,
             statuses: status_count,
         }
+    }
+
+    /// Rebuilds a journaled delivery for a replay: the body as the journal kept it (the body
+    /// itself as jsonb, or [`wrapped_body`]'s `body_text`/`body_hex`), under its original key
+    /// (the SHA-256 of the bytes Meta sent, which jsonb's re-serialised text would not give).
+    pub fn from_journal(event_key: &str, payload: &Value) -> Self {
+        let wrapped_text = payload.get("body_text").and_then(Value::as_str);
+        let wrapped_hex = payload.get("body_hex").and_then(Value::as_str);
+        let raw = match (wrapped_text, wrapped_hex) {
+            (Some(text), _) => text.as_bytes().to_vec(),
+            (None, Some(hex_text)) => hex::decode(hex_text).unwrap_or_default(),
+            (None, None) => payload.to_string().into_bytes(),
+        };
+        let mut delivery = Self::from_body(&raw);
+        delivery.event_key = event_key.to_owned();
+        delivery
     }
 
     /// The journal key: SHA-256 of the body, hex. Meta's retry of a body has the same key.
@@ -233,7 +243,7 @@ pub async fn ingest(db: &Db, delivery: &Delivery) -> Result<Ingested, StoreError
 }
 
 /// Journals a delivery without applying it, with why applying failed, so it can be replayed.
-/// Returns false when the body was journaled already.
+/// Returns false when the body had been applied already.
 pub async fn journal_unapplied(
     db: &Db,
     delivery: &Delivery,
@@ -245,27 +255,19 @@ pub async fn journal_unapplied(
     } else {
         delivery.payload.clone()
     };
-    let client = db.client().await?;
-    let inserted = client
-        .execute(
-            JOURNAL_UNAPPLIED_SQL,
-            &[&PROVIDER, &delivery.event_key, &payload, &reason],
-        )
-        .await?;
-    Ok(inserted == 1)
-}
-
-/// A reason for `webhook_events.error` when applying failed: the error's kind and SQLSTATE,
-/// never a database message (those can quote values).
-pub fn failure_reason(error: &StoreError) -> String {
-    let code = match error {
-        StoreError::Database(e) => e.code().map(|c| c.code().to_owned()),
-        _ => None,
-    };
-    match code {
-        Some(code) => format!("not applied: {error} (SQLSTATE {code}); replay from the journal"),
-        None => format!("not applied: {error}; replay from the journal"),
-    }
+    let payload: Value = serde_json::from_str(&payload).map_err(|e| StoreError::Decode {
+        context: "wrapped WhatsApp body",
+        source: Box::new(e),
+    })?;
+    crate::journal::record_failure(
+        db,
+        crate::journal::Provider::WhatsApp,
+        &delivery.event_key,
+        None,
+        &payload,
+        reason,
+    )
+    .await
 }
 
 #[derive(Deserialize)]

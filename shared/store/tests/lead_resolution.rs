@@ -1,4 +1,4 @@
-//! resolve_lead and add_usage (migrations/V8): the SQL every inbound channel uses to find the
+//! resolve_lead and add_usage (leads/resolve_lead.sql, billing/usage.sql): the SQL every inbound channel uses to find the
 //! person behind a delivery and to count usage.
 
 use store::testing::TestDb;
@@ -235,4 +235,44 @@ async fn usage_counts_per_calendar_month_against_the_plan_limit() {
         "three conversations, six messages, limit two"
     );
     assert_eq!(next_month, 1, "a new month starts from zero");
+}
+
+#[tokio::test]
+async fn a_lead_with_the_phone_but_no_phone_identity_adopts_it_instead_of_being_duplicated() {
+    let test = TestDb::new().await;
+    let client = test.client().await;
+    let ws = workspace(&client, "adopt").await;
+    // Set by a person or an import: the column only, no identity row.
+    let imported: uuid::Uuid = client
+        .query_one(
+            "INSERT INTO leads (workspace_id, name, phone_e164, first_touchpoint, last_touchpoint)
+             VALUES ($1, 'Imported', '+919812345678', 'web', 'web') RETURNING id",
+            &[&ws],
+        )
+        .await
+        .expect("arrange an imported lead")
+        .get(0);
+
+    let (found, created, conflicts) = resolve(
+        &client,
+        ws,
+        serde_json::json!([{"kind": "phone", "value": "+919812345678"},
+                           {"kind": "whatsapp_id", "value": "919812345678"}]),
+    )
+    .await;
+
+    assert_eq!(found, imported, "the imported lead is the person");
+    assert!(!created && conflicts.is_empty());
+    let identities: i64 = client
+        .query_one(
+            "SELECT count(*) FROM lead_identities WHERE lead_id = $1",
+            &[&imported],
+        )
+        .await
+        .expect("count identities")
+        .get(0);
+    assert_eq!(
+        identities, 2,
+        "the phone and the WhatsApp id now point at it"
+    );
 }

@@ -73,29 +73,17 @@ async fn every_designed_table_and_view_exists() {
 
 #[tokio::test]
 async fn migrations_apply_to_an_empty_database_and_reapplying_changes_nothing() {
-    let test = TestDb::new().await;
-    let client = test.client().await;
-    // A brand-new, empty database next to the test's own.
-    let empty = format!(
-        "{}_empty",
-        test.url()
-            .rsplit('/')
-            .next()
-            .unwrap_or("x")
-            .split('?')
-            .next()
-            .unwrap_or("x")
-    );
-    client
-        .batch_execute(&format!("CREATE DATABASE {empty}"))
-        .await
-        .expect("create an empty database");
-    let url = store::testing::database_url(test.url(), &empty);
+    let empty = TestDb::empty().await;
+    let url = empty.url().to_owned();
 
     let first = store::migrate::run(&url, None)
         .await
         .expect("migrations apply");
     assert!(first.applied.len() >= 7, "applied {:?}", first.applied);
+    assert!(
+        first.sources_applied,
+        "a new database gets the function sources"
+    );
     let second = store::migrate::run(&url, None)
         .await
         .expect("migrations re-apply");
@@ -104,11 +92,10 @@ async fn migrations_apply_to_an_empty_database_and_reapplying_changes_nothing() 
         "second run applied {:?}",
         second.applied
     );
-
-    client
-        .batch_execute(&format!("DROP DATABASE {empty} WITH (FORCE)"))
-        .await
-        .expect("drop the empty database");
+    assert!(
+        !second.sources_applied,
+        "unchanged sources are not re-created"
+    );
 }
 
 #[tokio::test]

@@ -1,20 +1,14 @@
 -- Everything the scoring and stage rules need about a batch of leads, in one statement.
--- $1 lead ids, $2 their workspace ids (pairs: a job names both, and a lead is only scored in the
--- workspace the job names).
--- The leads are locked in id order (concurrent consumers scoring overlapping batches cannot
--- deadlock, and the facts read here are the ones the write in the same transaction replaces).
--- "Substantive" is domain::scoring::is_substantive in SQL: a question mark (either script) or at
--- least 60 characters.
-WITH wanted AS (
-    SELECT DISTINCT w.lead_id, w.workspace_id
-    FROM unnest($1::uuid[], $2::uuid[]) AS w (lead_id, workspace_id)
-), locked AS (
+-- $1: the lead ids lock.sql locked in this transaction. This is a statement of its own, after the
+-- lock, on purpose: a statement reads the snapshot it started with, so reading the facts in the
+-- statement that waits for the lock would miss what the lock holder committed meanwhile (an
+-- override set by a person while this batch waited), and re-stage the lead under it.
+-- "Substantive" is is_substantive_message (leads/conversations.sql).
+WITH locked AS (
     SELECT l.id, l.lead_stage, l.sub_stage, l.lead_score, l.score_breakdown, l.booking_status,
            l.unified_context
     FROM leads l
-    JOIN wanted w ON w.lead_id = l.id AND w.workspace_id = l.workspace_id
-    ORDER BY l.id
-    FOR UPDATE OF l
+    WHERE l.id = ANY ($1::uuid[])
 )
 SELECT l.id,
        l.lead_stage,
@@ -36,8 +30,7 @@ SELECT l.id,
 FROM locked l
 CROSS JOIN LATERAL (
     SELECT count(*)::int AS customer_messages,
-           (count(*) FILTER (WHERE strpos(c.content, '?') > 0 OR strpos(c.content, '¿') > 0
-                                  OR char_length(c.content) >= 60))::int AS substantive_messages,
+           (count(*) FILTER (WHERE is_substantive_message(c.content)))::int AS substantive_messages,
            max(c.sent_at) AS last_customer_message_at
     FROM conversations c
     WHERE c.lead_id = l.id AND c.sender = 'customer'

@@ -1,0 +1,98 @@
+-- The stages (domain::stage::Stage and the CHECK constraints of V3; a parity test compares).
+CREATE OR REPLACE FUNCTION lead_stage_is_valid(stage text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT stage IN ('New', 'Engaged', 'Qualified', 'High Intent', 'Booking Made', 'In Sequence',
+                     'Cold', 'Converted', 'Closed Lost')
+$$;
+
+-- Sub-stages exist only under High Intent (domain::stage::SubStage; a parity test compares).
+CREATE OR REPLACE FUNCTION lead_sub_stage_is_valid(stage text, sub_stage text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT stage = 'High Intent' AND sub_stage IN ('proposal', 'negotiation', 'on-hold')
+$$;
+
+-- Locks a lead for a person's change; P0002 for an unknown lead, 22023 for a member of another
+-- workspace (the lead's workspace is the tenant boundary).
+CREATE OR REPLACE FUNCTION lock_lead_for_member(p_lead_id uuid, p_member_id uuid) RETURNS leads
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_lead leads;
+BEGIN
+    SELECT * INTO v_lead FROM leads WHERE id = p_lead_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead_id: no such lead' USING ERRCODE = 'no_data_found';
+    END IF;
+    IF p_member_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM members WHERE id = p_member_id AND workspace_id = v_lead.workspace_id) THEN
+        RAISE EXCEPTION 'member_id: not a member of the lead''s workspace' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN v_lead;
+END;
+$$;
+
+-- Pins a lead's stage. Errors (SQLSTATE 22023, with the field in the message) for an unknown
+-- stage, a sub-stage outside High Intent, or a member of another workspace; P0002 for an unknown
+-- lead. Returns the new override row.
+CREATE OR REPLACE FUNCTION set_lead_stage_override(p_lead_id uuid, p_stage text, p_sub_stage text,
+                                        p_member_id uuid, p_reason text)
+RETURNS lead_stage_overrides
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_lead leads;
+    v_override lead_stage_overrides;
+BEGIN
+    IF p_stage IS NULL OR NOT lead_stage_is_valid(p_stage) THEN
+        RAISE EXCEPTION 'stage: must be one of New, Engaged, Qualified, High Intent, Booking Made, In Sequence, Cold, Converted, Closed Lost'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_sub_stage IS NOT NULL AND NOT lead_sub_stage_is_valid(p_stage, p_sub_stage) THEN
+        RAISE EXCEPTION 'sub_stage: must be one of proposal, negotiation, on-hold, and only with stage High Intent'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_lead := lock_lead_for_member(p_lead_id, p_member_id);
+
+    UPDATE lead_stage_overrides
+    SET removed_at = now(), removed_by = p_member_id, removal_reason = 'replaced'
+    WHERE lead_id = p_lead_id AND removed_at IS NULL;
+
+    INSERT INTO lead_stage_overrides (lead_id, stage, sub_stage, set_by, reason, had_booking)
+    VALUES (p_lead_id, p_stage, p_sub_stage, p_member_id, p_reason,
+            coalesce(v_lead.booking_status IN ('pending', 'confirmed'), false))
+    RETURNING * INTO v_override;
+
+    UPDATE leads SET lead_stage = p_stage, sub_stage = p_sub_stage, stage_override = true
+    WHERE id = p_lead_id;
+
+    INSERT INTO lead_stage_changes (lead_id, old_stage, new_stage, old_sub_stage, new_sub_stage,
+                                    old_score, new_score, changed_by, reason, is_automatic)
+    VALUES (p_lead_id, v_lead.lead_stage, p_stage, v_lead.sub_stage, p_sub_stage,
+            v_lead.lead_score, v_lead.lead_score, p_member_id, 'manual_override', false);
+    RETURN v_override;
+END;
+$$;
+
+-- Removes a lead's active override, logs it, and enqueues a re-score through the outbox so the
+-- rules place the lead again (the relay publishes it: a dashboard has no publisher of its own).
+-- Returns false when there was no active override (calling it twice is harmless).
+CREATE OR REPLACE FUNCTION clear_lead_stage_override(p_lead_id uuid, p_member_id uuid, p_reason text)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_lead leads;
+BEGIN
+    v_lead := lock_lead_for_member(p_lead_id, p_member_id);
+    UPDATE lead_stage_overrides
+    SET removed_at = now(), removed_by = p_member_id, removal_reason = coalesce(p_reason, 'cleared')
+    WHERE lead_id = p_lead_id AND removed_at IS NULL;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    UPDATE leads SET stage_override = false WHERE id = p_lead_id;
+    INSERT INTO lead_stage_changes (lead_id, old_stage, new_stage, old_sub_stage, new_sub_stage,
+                                    old_score, new_score, changed_by, reason, is_automatic)
+    VALUES (p_lead_id, v_lead.lead_stage, v_lead.lead_stage, v_lead.sub_stage, v_lead.sub_stage,
+            v_lead.lead_score, v_lead.lead_score, p_member_id, 'override_cleared', false);
+    PERFORM enqueue_score_lead(v_lead.workspace_id, p_lead_id, 'override_cleared');
+    RETURN true;
+END;
+$$;
