@@ -101,7 +101,9 @@ pub struct SubscriptionFacts<'a> {
     pub event_id: &'a str,
     pub event_type: &'a str,
     pub created: i64,
-    pub subscription: &'a str,
+    /// `None`: `sub_of_<customer>`, so tests with many customers in one database never share a
+    /// subscription id.
+    pub subscription: Option<&'a str>,
     pub customer: &'a str,
     pub status: &'a str,
     pub price: &'a str,
@@ -117,7 +119,7 @@ impl<'a> SubscriptionFacts<'a> {
             event_id,
             event_type: "customer.subscription.updated",
             created,
-            subscription: "sub_test_1",
+            subscription: None,
             customer,
             status: "active",
             price,
@@ -134,7 +136,11 @@ pub fn subscription_event(facts: &SubscriptionFacts<'_>) -> Value {
     event["type"] = json!(facts.event_type);
     event["created"] = json!(facts.created);
     let object = &mut event["data"]["object"];
-    object["id"] = json!(facts.subscription);
+    object["id"] = json!(
+        facts
+            .subscription
+            .map_or_else(|| format!("sub_of_{}", facts.customer), str::to_owned)
+    );
     object["customer"] = json!(facts.customer);
     object["status"] = json!(facts.status);
     object["current_period_start"] = json!(facts.period_end - 30 * 86_400);
@@ -351,7 +357,7 @@ impl TestApp {
     pub async fn arrange_plan(&self, price_id: &str, conversation_limit: i32) -> Uuid {
         self.row(
             "INSERT INTO pricing_plans (code, name, stripe_price_id, conversation_limit)
-             VALUES ('stripe_' || $1, 'Plan ' || $1, $1, $2) RETURNING id",
+             VALUES ('s_' || substr(md5($1), 1, 20), 'Plan ' || $1, $1, $2) RETURNING id",
             &[&price_id, &conversation_limit],
         )
         .await

@@ -12,6 +12,7 @@ use lead_engine_tests::stripe::{
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::future::Future;
 use uuid::Uuid;
 
 /// 2025-12-01T00:00:00Z: events in these tests were "created" after it.
@@ -211,9 +212,7 @@ async fn twenty_concurrent_deliveries_of_one_event_have_one_effect() {
 }
 
 /// Runs futures concurrently on the test's runtime (no extra dependency for `join_all`).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
+async fn futures_join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
     let mut pinned: Vec<_> = futures.map(Box::pin).collect();
     let mut outputs: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
     std::future::poll_fn(|cx| {
@@ -486,7 +485,11 @@ async fn a_subscription_before_its_checkout_waits_then_applies_once_when_the_che
         .await;
     assert_eq!(replay.body["duplicate"], true);
     assert_eq!(again.outcome(), "linked");
-    assert_eq!(again.body["pending_applied"], json!([]));
+    let again_journal = app.journal("evt_checkout_2").await.expect("journaled");
+    assert_eq!(
+        again_journal.result.expect("result")["pending_applied"],
+        json!([])
+    );
     assert_eq!(app.audit(app.tenant.workspace_id).await, audit_before);
 }
 
@@ -510,8 +513,10 @@ async fn pending_events_apply_in_created_order_whatever_order_they_arrived_in() 
         ))
         .await;
 
+    assert_eq!(linked.outcome(), "linked");
+    let journal = app.journal("evt_p_link").await.expect("journaled");
     assert_eq!(
-        linked.body["pending_applied"],
+        journal.result.expect("result")["pending_applied"],
         json!([
             {"event_id": "evt_p_old", "outcome": "applied"},
             {"event_id": "evt_p_new", "outcome": "applied"},
@@ -930,4 +935,42 @@ async fn the_sample_event_is_refused_once_its_timestamp_is_stale() {
     let app = TestApp::spawn_with(LOCAL_SECRET, SAMPLE_SIGNED_AT + 301).await;
     let request = lambda_http::request::from_str(&sample_event()).expect("an API Gateway v2 event");
     assert_eq!(app.send(request).await.status, 401);
+}
+
+// ---- the journal's replay --------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_event_that_failed_to_apply_is_applied_by_the_journal_replay_job() {
+    let app = TestApp::spawn().await;
+    app.link_customer(&app.tenant, "cus_replay").await;
+    let event = subscription_event(&SubscriptionFacts::new(
+        "evt_replay",
+        T0,
+        "cus_replay",
+        "price_x",
+    ));
+    let parsed = domain::stripe::StripeEvent::parse(event.to_string().as_bytes()).expect("event");
+    let delivery = store::billing::StripeDelivery::new(&parsed, event.clone());
+    // As the handler does when applying failed for a reason a retry may fix.
+    store::billing::record_failure(app.test_db.db(), &delivery, "not applied: test")
+        .await
+        .expect("journaled alone");
+    assert_eq!(app.subscription(app.tenant.workspace_id).await, None);
+
+    let now = chrono::Utc::now() + chrono::Duration::hours(1);
+    let report = store::journal::replay_due(app.test_db.db(), now, 10)
+        .await
+        .expect("replay");
+
+    assert_eq!((report.claimed, report.applied), (1, 1));
+    let row = app
+        .subscription(app.tenant.workspace_id)
+        .await
+        .expect("applied");
+    assert_eq!(row.stripe_event_id.as_deref(), Some("evt_replay"));
+    let journal = app.journal("evt_replay").await.expect("journaled");
+    assert!(journal.processed);
+    // Stripe's own retry of the same event now changes nothing.
+    let retry = app.post_event(&event).await;
+    assert_eq!(retry.body["duplicate"], true);
 }
