@@ -5,6 +5,7 @@
 //! read back what was stored with plain SQL.
 
 use crate::fixtures::{self, Sql, Tenant};
+pub use crate::response::TestResponse;
 use domain::jobs::Job;
 use lambda_http::{Body, Request};
 use platform::jobs::{InProcessDelivery, JobSink, Publisher};
@@ -24,38 +25,6 @@ pub struct TestApp {
     /// Workspace A: region `IN`, a plan of 100 conversations, one API key, one agent.
     pub tenant: Tenant,
     published: Mutex<mpsc::UnboundedReceiver<InProcessDelivery>>,
-}
-
-/// What the handler answered.
-#[derive(Debug, Clone)]
-pub struct TestResponse {
-    pub status: u16,
-    pub content_type: String,
-    /// The JSON body (a problem document for errors); `Null` when the body is not JSON.
-    pub body: Value,
-}
-
-impl TestResponse {
-    /// The `field` of every entry of a problem's `errors[]`.
-    pub fn error_fields(&self) -> Vec<String> {
-        self.body["errors"]
-            .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// A uuid member of the 200 body (`lead_id`, `session_id`, `message_id`).
-    pub fn id(&self, member: &str) -> uuid::Uuid {
-        self.body[member]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("{member} is a uuid in {}", self.body))
-    }
 }
 
 impl TestApp {
@@ -118,18 +87,7 @@ impl TestApp {
 
     /// Runs any request through the handler.
     pub async fn send(&self, request: Request) -> TestResponse {
-        let response = self.app.handle(request).await;
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        TestResponse {
-            status: response.status().as_u16(),
-            content_type,
-            body: serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null),
-        }
+        TestResponse::from_response(self.app.handle(request).await)
     }
 
     /// The jobs published since the last call, decoded.

@@ -4,9 +4,10 @@
 //!
 //! Verbs act as Meta would (`post_signed`, `post_fixture`, `verify`); builders make webhook
 //! bodies in Meta's shape (`inbound`, `statuses`); helpers read back rows with plain SQL.
-//! Meta's real payloads are in `../shared/fixtures/whatsapp` ([`fixture`], [`fixture_names`]).
+//! Meta's real payloads are in `tests/fixtures/whatsapp` ([`fixture`], [`fixture_names`]).
 
 use crate::fixtures::{self, Sql, Tenant};
+pub use crate::response::TestResponse;
 use domain::jobs::Job;
 use domain::secret::Secret;
 use domain::signature::{META_SIGNATURE_HEADER, sign_meta};
@@ -27,9 +28,9 @@ pub const PATH: &str = "/webhooks/whatsapp";
 pub const APP_SECRET: &str = "test_app_secret";
 pub const VERIFY_TOKEN: &str = "test_verify_token";
 
-/// The folder of Meta's and pywa's real payloads (`../shared/fixtures/whatsapp`).
+/// The folder of Meta's and pywa's real payloads (`tests/fixtures/whatsapp`, see `SOURCES.md`).
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/whatsapp")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/whatsapp")
 }
 
 /// Every fixture's file name, sorted.
@@ -189,17 +190,6 @@ fn envelope(phone_number_id: &str, mut value: Value) -> Value {
     })
 }
 
-/// What the handler answered.
-#[derive(Debug, Clone)]
-pub struct TestResponse {
-    pub status: u16,
-    pub content_type: String,
-    /// The body as text (the handshake's challenge).
-    pub text: String,
-    /// The body as JSON; `Null` when it is not JSON.
-    pub body: Value,
-}
-
 #[derive(Debug)]
 pub struct TestApp {
     pub test_db: TestDb,
@@ -309,20 +299,7 @@ impl TestApp {
 
     /// Runs any request through the handler.
     pub async fn send(&self, request: Request) -> TestResponse {
-        let response = self.app.handle(request).await;
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = response.body().as_ref();
-        TestResponse {
-            status: response.status().as_u16(),
-            content_type,
-            text: String::from_utf8_lossy(bytes).into_owned(),
-            body: serde_json::from_slice(bytes).unwrap_or(Value::Null),
-        }
+        TestResponse::from_response(self.app.handle(request).await)
     }
 
     /// The jobs published since the last call, decoded.

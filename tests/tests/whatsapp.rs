@@ -1,5 +1,5 @@
 //! `GET, POST /webhooks/whatsapp` end to end: Meta's real payloads through the handler into
-//! PostgreSQL (DESIGN.md section 3). Every delivery is signed with the tests' app secret unless
+//! PostgreSQL (docs/architecture.md §5.3). Every delivery is signed with the tests' app secret unless
 //! a test is about the signature.
 
 use base64::Engine;

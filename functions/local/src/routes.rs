@@ -7,6 +7,7 @@ use platform::clock::Clock;
 use platform::jobs::Publisher;
 use platform::jobs::RelaySettings;
 use scheduled::Jobs;
+use scrape_quota::ScrapeQuota;
 use std::sync::Arc;
 use store::Db;
 use stripe::Stripe;
@@ -22,6 +23,7 @@ pub struct App {
     pub web_agent: Arc<WebAgent>,
     pub whatsapp: Arc<WhatsApp>,
     pub stripe: Arc<Stripe>,
+    pub scrape_quota: Arc<ScrapeQuota>,
     /// The scheduled jobs, run on their intervals (`schedules`) and on demand
     /// (`POST /local/jobs/{name}`).
     pub jobs: Arc<Jobs>,
@@ -51,6 +53,10 @@ impl App {
                 webhook_secret: domain::secret::Secret::new(
                     crate::seed::DEFAULT_STRIPE_WEBHOOK_SECRET,
                 ),
+                clock: Clock::System,
+            }),
+            scrape_quota: Arc::new(ScrapeQuota {
+                db: db.clone(),
                 clock: Clock::System,
             }),
             jobs: Arc::new(Jobs {
@@ -85,6 +91,8 @@ pub fn router(app: App) -> Router {
     let wa_get = app.whatsapp.clone();
     let wa_post = app.whatsapp.clone();
     let stripe = app.stripe.clone();
+    let quota_post = app.scrape_quota.clone();
+    let quota_get = app.scrape_quota.clone();
     let jobs = app.jobs.clone();
     Router::new()
         .route(Method::GET, "/health", move |_req| {
@@ -105,6 +113,18 @@ pub fn router(app: App) -> Router {
         })
         .route(Method::POST, "/webhooks/stripe", move |req| {
             let h = stripe.clone();
+            async move { h.handle(req).await }
+        })
+        .route(
+            Method::POST,
+            "/agents/{agent_id}/scrape-quota",
+            move |req| {
+                let h = quota_post.clone();
+                async move { h.handle(req).await }
+            },
+        )
+        .route(Method::GET, "/agents/{agent_id}/scrape-quota", move |req| {
+            let h = quota_get.clone();
             async move { h.handle(req).await }
         })
         .route(Method::POST, "/local/jobs/{name}", move |req| {

@@ -8,7 +8,7 @@ use store::{Db, StoreError};
 /// Used when `LOCAL_API_KEY` is unset: a local-only demo value, printed at start-up.
 pub const DEFAULT_API_KEY: &str = "le_local_demo_key_change_me";
 /// Used when `LOCAL_WHATSAPP_PHONE_NUMBER_ID` is unset: the id in Meta's documentation examples,
-/// so the fixtures in `shared/fixtures/whatsapp` map to the demo workspace as they are.
+/// so the fixtures in `tests/fixtures/whatsapp` map to the demo workspace as they are.
 pub const DEFAULT_WHATSAPP_PHONE_NUMBER_ID: &str = "106540352242922";
 
 /// Used when `WHATSAPP_APP_SECRET` is unset: signs the sample in `events/whatsapp-message-post.json`.

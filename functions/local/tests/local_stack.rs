@@ -129,3 +129,27 @@ async fn an_unknown_scheduled_job_is_a_404_problem() {
         "application/problem+json"
     );
 }
+
+#[tokio::test]
+async fn the_scrape_quota_routes_reach_the_handler_with_the_agent_from_the_path() {
+    let test = TestDb::new().await;
+    let tenant = tenant(&**test.client().await).await;
+    let routes = router(local_app(&test));
+    let path = format!("/agents/{}/scrape-quota", tenant.agent_id);
+
+    let consumed = routes
+        .dispatch(post(
+            &path,
+            &tenant.api_key,
+            serde_json::json!({"units": 2}),
+        ))
+        .await;
+    let mut get = post(&path, &tenant.api_key, serde_json::json!({}));
+    *get.method_mut() = http::Method::GET;
+    let read = routes.dispatch(get).await;
+
+    assert_eq!(consumed.status(), 200, "{:?}", consumed.body());
+    assert_eq!(read.status(), 200, "{:?}", read.body());
+    let body: serde_json::Value = serde_json::from_slice(read.body().as_ref()).expect("json");
+    assert_eq!(body["used_today"], 2, "GET reads what POST consumed");
+}

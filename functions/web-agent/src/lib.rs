@@ -1,4 +1,4 @@
-//! The web-agent webhook: `POST /webhooks/web-agent` (DESIGN.md section 3).
+//! The web-agent webhook: `POST /webhooks/web-agent` (docs/architecture.md §5.2).
 //!
 //! A website chat agent's server posts contact details, session events and messages. This crate
 //! is the HTTP adapter around the use case and holds no domain rule:
@@ -20,7 +20,7 @@
 use domain::web_agent::WebAgentCommand;
 use lambda_http::{Body, Request, Response};
 use platform::ApiError;
-use platform::http::{json_body, json_response, raw_body, request_id, respond};
+use platform::http::{bearer_token, json_body, json_response, raw_body, request_id, respond};
 use platform::jobs::Publisher;
 use serde::Serialize;
 use store::Db;
@@ -158,22 +158,4 @@ impl WebAgent {
             }
         }
     }
-}
-
-/// The key of `Authorization: Bearer <key>` (scheme case-insensitive, RFC 9110).
-fn bearer_token(request: &Request) -> Result<domain::secret::Secret, ApiError> {
-    const MISSING: ApiError = ApiError::Unauthorized(
-        "an API key is required: send it as the header Authorization: Bearer <api key>",
-    );
-    let header = request
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .ok_or(MISSING)?;
-    let (scheme, token) = header.trim().split_once(' ').ok_or(MISSING)?;
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return Err(MISSING);
-    }
-    Ok(domain::secret::Secret::new(token))
 }

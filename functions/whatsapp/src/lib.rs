@@ -1,4 +1,4 @@
-//! `GET, POST /webhooks/whatsapp` (DESIGN.md section 3): Meta's WhatsApp Cloud API webhook.
+//! `GET, POST /webhooks/whatsapp` (docs/architecture.md §5.3): Meta's WhatsApp Cloud API webhook.
 //!
 //! - GET is the verification handshake: `hub.mode=subscribe` with `hub.verify_token` equal to
 //!   `WHATSAPP_VERIFY_TOKEN` is answered 200 with `hub.challenge` as plain text; anything else is

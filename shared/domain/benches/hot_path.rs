@@ -28,7 +28,7 @@ fn measure(name: &str, mut work: impl FnMut()) {
 fn main() {
     let fixture = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/whatsapp/meta_message_text_ctwa_referral.json"
+        "/../../tests/fixtures/whatsapp/meta_message_text_ctwa_referral.json"
     ))
     .expect("the fixture exists");
     measure("whatsapp::parse_webhook (ctwa referral)", || {

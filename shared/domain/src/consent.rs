@@ -1,7 +1,7 @@
 //! WhatsApp consent keywords: which messages opt a person out of, or back into, messages.
 //!
 //! A customer who sends `STOP` must stop receiving messages (`opted_out_at` is set) and one who
-//! sends `START` may receive them again (DESIGN.md section 3, WhatsApp webhook). Getting this
+//! sends `START` may receive them again (docs/architecture.md §5.3, WhatsApp webhook). Getting this
 //! wrong either way is costly: a missed opt-out is a complaint and a blocked WhatsApp number, a
 //! false one silently loses a lead. So a message changes consent only when the *whole* message
 //! is one of the keywords below, the way carriers treat SMS `STOP`:
@@ -17,7 +17,7 @@
 //! single words in running text; as whole messages `cancel`, `end`, `alto` or `baja` do opt out,
 //! because a message that says only that is read as the request it is for SMS too.
 
-use crate::intent::normalise;
+use crate::text::normalise;
 
 /// Longest message, in bytes once trimmed, that can be a keyword after emoji and punctuation
 /// are stripped. Longer messages are answered without normalising them.
@@ -41,7 +41,7 @@ pub fn classify(text: &str) -> Option<ConsentChange> {
     classify_normalised(&normalise(text)).map(|(change, _)| change)
 }
 
-/// [`classify`] for text already normalised by [`crate::intent`], with the keyword that matched,
+/// [`classify`] for text already normalised by [`crate::text::normalise`], with the keyword that matched,
 /// so intent detection can report the same decision without normalising twice.
 pub(crate) fn classify_normalised(normalised: &str) -> Option<(ConsentChange, &'static str)> {
     let find = |keywords: &[&'static str]| keywords.iter().copied().find(|&k| k == normalised);

@@ -10,7 +10,7 @@
 //! case-sensitively) but no mainstream provider does, and matching `Asha@` with `asha@` is worth
 //! far more to lead dedupe than that theoretical distinction.
 //!
-//! An email is personal data (DESIGN.md section 5): `Debug` never prints it and no error message
+//! An email is personal data (docs/architecture.md §7.2): `Debug` never prints it and no error message
 //! contains it.
 
 use serde::{Serialize, Serializer};

@@ -2,7 +2,7 @@
 //!
 //! Every customer message is scanned at ingest; each detected intent becomes a
 //! `lead_intents_log` row and the strongest one feeds the `intent` part of the score
-//! (DESIGN.md section 4). Customers write English, Hindi in Latin script ("Hinglish") and
+//! (docs/architecture.md §6.2). Customers write English, Hindi in Latin script ("Hinglish") and
 //! Spanish, with or without accents, so the rules are phrase tables per intent and language
 //! over a normalised text.
 //!
@@ -14,7 +14,7 @@
 //! How a message is read:
 //! 1. At most [`MAX_DETECT_CHARS`] characters are looked at, so a pasted novel costs no more
 //!    than a long message.
-//! 2. [`normalise`]: lower case, accents folded (`cuánto` → `cuanto`), apostrophes dropped
+//! 2. [`crate::text::normalise`]: lower case, accents folded (`cuánto` → `cuanto`), apostrophes dropped
 //!    (`don't` → `dont`), everything that is not a letter or digit (punctuation, emoji) becomes a
 //!    space, spaces collapsed. Keywords are written in that same form.
 //! 3. A keyword matches only whole words (`price` does not match `pricey`, `stop` does not match
@@ -30,12 +30,11 @@
 //! [`crate::consent`]) is also reported as `opt_out` with full confidence, so the intents log
 //! never disagrees with the consent change the same message made.
 
+use crate::text::normalise;
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr, sync::LazyLock};
 
-/// How many characters of a message are scanned. Intent is stated early in a message; past
-/// this the rest is ignored so a huge message cannot cost much.
-pub const MAX_DETECT_CHARS: usize = 4 * 1024;
+pub use crate::text::MAX_DETECT_CHARS;
 
 /// Confidence of a match on a phrase of two or more words.
 pub const PHRASE_CONFIDENCE: f32 = 0.9;
@@ -160,68 +159,6 @@ pub fn detect(text: &str) -> Vec<IntentHit> {
             })
         })
         .collect()
-}
-
-/// The text matching and consent keywords compare: at most [`MAX_DETECT_CHARS`] characters of
-/// `text`, lower-cased, accents folded, apostrophes dropped, every run of anything that is not a
-/// letter or digit turned into one space, no leading or trailing space.
-pub(crate) fn normalise(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(MAX_DETECT_CHARS));
-    let mut pending_space = false;
-    for c in text.chars().take(MAX_DETECT_CHARS) {
-        for lower in c.to_lowercase() {
-            match fold(lower) {
-                Folded::Keep(folded) => {
-                    if pending_space && !out.is_empty() {
-                        out.push(' ');
-                    }
-                    pending_space = false;
-                    out.push(folded);
-                }
-                Folded::Drop => {}
-                Folded::Space => pending_space = true,
-            }
-        }
-    }
-    out
-}
-
-enum Folded {
-    Keep(char),
-    Drop,
-    Space,
-}
-
-/// Folds one lower-case character. The table covers the Latin letters of Spanish and of
-/// romanised Hindi (IAST macrons) plus the common Western European ones; other letters (any
-/// script) are kept as they are so they still separate words without ever matching a keyword.
-fn fold(c: char) -> Folded {
-    let folded = match c {
-        'a'..='z' | '0'..='9' => c,
-        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
-        'ç' | 'ć' | 'č' => 'c',
-        'é' | 'è' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => 'e',
-        'í' | 'ì' | 'î' | 'ï' | 'ī' | 'ı' => 'i',
-        'ñ' | 'ń' | 'ň' => 'n',
-        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'ō' => 'o',
-        'ú' | 'ù' | 'û' | 'ü' | 'ū' | 'ů' => 'u',
-        'ý' | 'ÿ' => 'y',
-        'ṛ' => 'r',
-        'ṣ' | 'ś' | 'š' => 's',
-        'ṭ' => 't',
-        'ḍ' => 'd',
-        'ṅ' | 'ṇ' => 'n',
-        'ṃ' | 'ṁ' => 'm',
-        'ḥ' => 'h',
-        // Combining accents (text typed as `a` + U+0301), the soft hyphen and apostrophes are
-        // part of the word they sit in: `cua\u{301}nto` is `cuanto`, `don't` is `dont`.
-        '\u{300}'..='\u{36f}' | '\u{ad}' | '\'' | '\u{2018}' | '\u{2019}' | '`' | '\u{b4}' => {
-            return Folded::Drop;
-        }
-        c if c.is_alphanumeric() => c,
-        _ => return Folded::Space,
-    };
-    Folded::Keep(folded)
 }
 
 fn confidence(keyword: &str) -> f32 {

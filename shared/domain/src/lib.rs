@@ -10,16 +10,20 @@
 //! - [`secret`]: a wrapper that keeps secrets out of `Debug`/`Display` and therefore out of logs.
 //! - [`phone`]: `PhoneNumber`, parsed to E.164 with a workspace's default region.
 //! - [`email`]: `Email`, trimmed and lower-cased for matching.
+//! - [`text`]: the one normalisation keyword rules compare (case, accents, punctuation).
 //! - [`intent`]: keyword intent detection (English, Hindi in Latin script, Spanish).
 //! - [`consent`]: opt-out / opt-in keywords (STOP, START and their equivalents).
-//! - [`scoring`]: the one lead-scoring algorithm (DESIGN.md section 4) with its breakdown.
+//! - [`scoring`]: the one lead-scoring algorithm (docs/architecture.md §6.1) with its breakdown.
 //! - [`stage`]: the stage machine and its reason codes.
 //! - [`signature`]: webhook signature verification (Meta `X-Hub-Signature-256`, `Stripe-Signature`).
 //! - [`whatsapp`]: Meta WhatsApp Cloud API webhook payloads parsed into typed messages/statuses.
+//! - [`whatsapp_ingest`]: what a parsed WhatsApp delivery asks the database to do (identities,
+//!   intents, consent, reasons with JSON paths).
 //! - [`web_agent`]: the web-agent webhook body parsed into typed values or field errors.
 //! - [`stripe`]: Stripe webhook events (`StripeEventId`, checkout sessions, subscriptions,
 //!   invoices, both the pre-2025 and the 2025+ "basil" shapes) and the billing state rules.
 //! - [`jobs`]: the versioned SQS job messages shared by producers and consumers.
+//! - [`quota`]: scrape-quota request units, the window's remaining units and `Retry-After`.
 
 pub mod consent;
 pub mod email;
@@ -27,11 +31,14 @@ pub mod ids;
 pub mod intent;
 pub mod jobs;
 pub mod phone;
+pub mod quota;
 pub mod scoring;
 pub mod secret;
 pub mod signature;
 pub mod stage;
 pub mod stripe;
+pub mod text;
 pub mod validation;
 pub mod web_agent;
 pub mod whatsapp;
+pub mod whatsapp_ingest;

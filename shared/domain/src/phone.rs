@@ -10,7 +10,7 @@
 //! metadata is a process-wide lazily built static, so the first parse of a cold start pays for
 //! loading it once and no call here rebuilds anything.
 //!
-//! A phone number is personal data (DESIGN.md section 5): `Debug` never prints it and no error
+//! A phone number is personal data (docs/architecture.md §7.2): `Debug` never prints it and no error
 //! message contains it, so neither a `tracing` field nor a 422 body can leak one by accident.
 
 use phonenumber::country::Id as RegionId;

@@ -1,4 +1,4 @@
-//! The one lead-scoring algorithm (DESIGN.md section 4).
+//! The one lead-scoring algorithm (docs/architecture.md §6.1).
 //!
 //! Why one: the products this backend replaces scored leads with several competing formulas (a SQL
 //! trigger, a dashboard helper, an API route), so a lead's score depended on which code path had
@@ -344,7 +344,7 @@ pub struct ScoreBreakdown {
     pub total: u8,
 }
 
-/// Scores a lead's signals by the table in DESIGN.md section 4.
+/// Scores a lead's signals by the table in docs/architecture.md §6.1.
 pub fn score(signals: &LeadSignals) -> ScoreBreakdown {
     let engagement = engagement_points(signals.customer_messages);
     let intent = signals.strongest_intent.map_or(0, IntentTier::points);

@@ -2,7 +2,7 @@
 //!
 //! Both providers sign the request body with HMAC-SHA256 and a shared secret. Public code behind
 //! the products this engine replaces accepted webhooks with no check at all, so anyone who knew
-//! the URL could create leads or mark invoices paid. The rules here (DESIGN.md sections 3 and 5):
+//! the URL could create leads or mark invoices paid. The rules here (docs/architecture.md §5, §7.2):
 //!
 //! - **Raw bytes.** The MAC is computed over the body exactly as received. Parsing and
 //!   re-serialising JSON changes whitespace, key order and escapes, so verification happens before
@@ -282,7 +282,7 @@ mod tests {
 
     const META_TEXT_FIXTURE: &[u8] = include_bytes!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/whatsapp/meta_message_text.json"
+        "/../../tests/fixtures/whatsapp/meta_message_text.json"
     ));
     const PUBLISHED_META_SECRET: &str = "test_app_secret";
     const PUBLISHED_META_SIGNATURE: &str =
@@ -482,7 +482,7 @@ mod tests {
 
     #[test]
     fn every_whatsapp_fixture_round_trips_through_sign_meta_and_verify_meta() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/whatsapp");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/whatsapp");
         let secret = meta_secret();
         let mut checked = 0;
         for entry in std::fs::read_dir(&dir).expect("whatsapp fixtures directory") {

@@ -1,4 +1,4 @@
-//! The stage machine (DESIGN.md section 4): which stage a lead is in after it is scored, and the
+//! The stage machine (docs/architecture.md §6.3): which stage a lead is in after it is scored, and the
 //! reason code written with every change to `lead_stage_changes`.
 //!
 //! Why a pure function: the predecessors spread stage rules over triggers and handlers, and one of

@@ -1,4 +1,4 @@
-//! The web-agent webhook body (`POST /webhooks/web-agent`, DESIGN.md section 3), parsed.
+//! The web-agent webhook body (`POST /webhooks/web-agent`, docs/architecture.md §5.2), parsed.
 //!
 //! A website chat agent's server posts contact details, session events and messages with
 //! PROXe's field names:
@@ -310,7 +310,7 @@ impl WebAgentCommand {
         })
     }
 
-    /// The intents of a customer's message (DESIGN.md section 4): none for the agent's or the
+    /// The intents of a customer's message (docs/architecture.md §6.2): none for the agent's or the
     /// system's messages, which say nothing about what the customer wants.
     pub fn customer_intents(&self) -> Vec<IntentHit> {
         match &self.message {

@@ -1,7 +1,7 @@
 //! Meta WhatsApp Cloud API webhook bodies parsed into typed messages and delivery statuses.
 //!
 //! A verified POST is answered 200 once it is journaled, and every part of it that can be mapped
-//! is mapped (DESIGN.md section 3). Meta adds fields and message types all the time, so this
+//! is mapped (docs/architecture.md §5.3). Meta adds fields and message types all the time, so this
 //! parser is tolerant by design:
 //!
 //! - The body is read as a [`serde_json::Value`] and walked by hand instead of derived into
@@ -14,7 +14,7 @@
 //!   all (a message with no `id`, a status with an unknown `status`) is skipped and described in
 //!   [`Change::problems`] so the handler can journal the reason.
 //! - `problems` and error messages name JSON paths and field names only, never values, so they
-//!   can be logged without leaking phone numbers or message text (DESIGN.md section 5).
+//!   can be logged without leaking phone numbers or message text (docs/architecture.md §7.2).
 //! - Nothing panics on any input; the tests feed every fixture truncated at every byte and with
 //!   every node replaced by every JSON type.
 //!
@@ -97,6 +97,8 @@ impl Webhook {
 /// One `entry[].changes[]` item.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Change {
+    /// Where it is in the body (`entry[0].changes[1]`): reasons name it, never a value.
+    pub path: String,
     /// The subscribed field, usually `"messages"`; empty when Meta sent none.
     pub field: String,
     /// `entry[].id`: the WhatsApp Business Account id.
@@ -148,6 +150,8 @@ impl Sender {
 /// One inbound message, ready for the conversation log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundMessage {
+    /// Where it is in the body (`entry[0].changes[0].value.messages[2]`).
+    pub path: String,
     /// Meta's message id (`wamid.…`): the dedupe key.
     pub wamid: String,
     /// Sender's `wa_id` (phone digits); absent for BSUID-only deliveries.
@@ -193,6 +197,8 @@ impl InboundMessage {
 /// One `value.statuses[]` item: what happened to a message *we* sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusUpdate {
+    /// Where it is in the body (`entry[0].changes[0].value.statuses[0]`).
+    pub path: String,
     /// The wamid of our outgoing message.
     pub wamid: String,
     pub status: DeliveryStatus,
@@ -353,6 +359,7 @@ pub fn parse_webhook(raw: &[u8]) -> Result<Webhook, WhatsAppParseError> {
 
 fn parse_change(path: &str, change: &Map<String, Value>, waba_id: Option<String>) -> Change {
     let mut parsed = Change {
+        path: path.to_owned(),
         field: change
             .get("field")
             .and_then(Value::as_str)
@@ -471,6 +478,7 @@ fn parse_message(
     let rendered = render(&kind, message, &mut metadata);
 
     Ok(InboundMessage {
+        path: path.to_owned(),
         wamid,
         from: from.or_else(|| contact.and_then(|c| c.wa_id.clone())),
         from_user_id: from_user_id.or_else(|| contact.and_then(|c| c.user_id.clone())),
@@ -529,7 +537,8 @@ impl Rendered {
     }
 }
 
-const UNSUPPORTED: &str = "[unsupported message]";
+/// The content of a message whose type Meta did not support (or we do not know).
+pub const UNSUPPORTED_CONTENT: &str = "[unsupported message]";
 
 /// Content and typed text for each of Meta's message types. `metadata` already holds the message
 /// object; only derived values are added to it.
@@ -561,7 +570,7 @@ fn render(kind: &str, message: &Map<String, Value>, metadata: &mut Map<String, V
             (None, None) => "[system message]".to_string(),
         }),
         "request_welcome" => Rendered::placeholder("[conversation opened]"),
-        _ => Rendered::placeholder(UNSUPPORTED),
+        _ => Rendered::placeholder(UNSUPPORTED_CONTENT),
     }
 }
 
@@ -708,6 +717,7 @@ fn parse_status(path: &str, status: &Value) -> Result<StatusUpdate, String> {
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
     Ok(StatusUpdate {
+        path: path.to_owned(),
         wamid,
         status: delivery,
         timestamp,
@@ -782,7 +792,7 @@ mod tests {
     const PYWA_BSUID: &str = "US.13491208655302741918";
 
     fn fixture_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/whatsapp")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/whatsapp")
     }
 
     fn fixture(name: &str) -> Vec<u8> {

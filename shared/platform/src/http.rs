@@ -3,12 +3,16 @@
 //! lambda_http has already base64-decoded a body API Gateway encoded, so [`raw_body`] sees the
 //! bytes the client sent: what signatures are computed over. The size limit is checked on those
 //! bytes before anything parses them.
+//!
+//! [`bearer_token`] reads the workspace API key of `Authorization: Bearer <key>`, the one way
+//! every API-key route (web-agent, scrape-quota) takes its credential.
 
 use crate::ApiError;
+use domain::secret::Secret;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
-/// The body limit of every route but the WhatsApp webhook's (DESIGN.md section 3).
+/// The body limit of every route but the WhatsApp webhook's (docs/architecture.md §5.1).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The WhatsApp webhook's body limit. Meta batches many messages and statuses into one delivery
@@ -71,6 +75,26 @@ pub fn is_json_content_type(request: &Request) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The key of `Authorization: Bearer <key>` (scheme case-insensitive, RFC 9110), wrapped so it
+/// never prints. Missing, another scheme or an empty key is 401; whether the key is valid is the
+/// caller's lookup (`store::api_keys::authenticate`).
+pub fn bearer_token(request: &Request) -> Result<Secret, ApiError> {
+    const MISSING: ApiError = ApiError::Unauthorized(
+        "an API key is required: send it as the header Authorization: Bearer <api key>",
+    );
+    let header = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or(MISSING)?;
+    let (scheme, token) = header.trim().split_once(' ').ok_or(MISSING)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(MISSING);
+    }
+    Ok(Secret::new(token))
 }
 
 /// The id to quote in logs and 5xx problems: Lambda's request id, else a generated one.
@@ -142,6 +166,24 @@ mod tests {
                 "{ct:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_bearer_key_is_read_whatever_the_schemes_case() {
+        let with = |authorization: &str| {
+            let request = http::Request::builder()
+                .header("authorization", authorization)
+                .body(Body::Empty)
+                .expect("a valid test request");
+            bearer_token(&request).map(|key| key.expose().to_owned())
+        };
+        assert_eq!(with("Bearer le_123").ok().as_deref(), Some("le_123"));
+        assert_eq!(with("bearer  le_123 ").ok().as_deref(), Some("le_123"));
+        for refused in ["Basic abc", "Bearer ", "Bearer", "le_123"] {
+            assert_eq!(with(refused).map_err(|e| e.status()), Err(401), "{refused}");
+        }
+        let none = bearer_token(&request(None, Body::Empty)).map_err(|e| e.status());
+        assert_eq!(none.err(), Some(401));
     }
 
     #[test]

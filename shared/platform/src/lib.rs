@@ -7,7 +7,8 @@
 //! - [`problem`]: [`ApiError`], the HTTP layer's one error type, and its single mapping to
 //!   RFC 9457 `application/problem+json` responses.
 //! - [`jobs`]: publishing outbox rows (SQS or in-process), the relay, and the SQS batch runner.
-//! - [`http`]: request bodies (size limit before parsing, content type, JSON) and JSON responses.
+//! - [`http`]: request bodies (size limit before parsing, content type, JSON), the bearer API key
+//!   and JSON responses.
 
 pub mod clock;
 pub mod config;

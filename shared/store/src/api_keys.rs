@@ -28,6 +28,10 @@ pub fn key_sha256(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
+/// The key lookup (`api_keys/authenticate.sql`; `$1` is the key's SHA-256). Public so the
+/// web-agent bench can run the very same statement through pgbench.
+pub const AUTHENTICATE_SQL: &str = include_str!("api_keys/authenticate.sql");
+
 /// The live key whose SHA-256 matches `key`, if any; refreshes its `last_used_at` at most once a
 /// minute, in the same round trip.
 pub async fn authenticate(
@@ -35,9 +39,7 @@ pub async fn authenticate(
     key: &Secret,
 ) -> Result<Option<AuthenticatedKey>, StoreError> {
     let hash = key_sha256(key.expose());
-    let statement = client
-        .prepare_cached(include_str!("api_keys/authenticate.sql"))
-        .await?;
+    let statement = client.prepare_cached(AUTHENTICATE_SQL).await?;
     let row = client.query_opt(&statement, &[&&hash[..]]).await?;
     row.map(|row| {
         Ok(AuthenticatedKey {

@@ -21,6 +21,7 @@
 //! - `leads/*.sql`, `billing/*.sql`: SQL shared by every channel (lead resolution, identities,
 //!   conversations, the plan access rule, usage metering), called from the other modules' SQL.
 //! - [`outbox`]: the transactional outbox: enqueue in the caller's transaction, claim, mark.
+//! - [`scrape_quota`]: agents' daily scrape quotas, checked and consumed in one statement.
 //! - [`error`]: [`StoreError`] and the one helper that maps constraint violations by name.
 //! - [`cluster`] (feature `cluster`): a private PostgreSQL cluster started from the system's
 //!   binaries, for the local stack and the tests.
@@ -36,6 +37,7 @@ pub mod outbox;
 pub mod pool;
 pub mod schema;
 pub mod scoring;
+pub mod scrape_quota;
 pub mod web_agent;
 pub mod whatsapp;
 

@@ -49,6 +49,8 @@ pub const SOURCES: &[Source] = sources![
     // Scoring and stages.
     "scoring/overrides",
     "scoring/mark_cold_leads",
+    // Scrape quotas.
+    "scrape_quota/consume",
 ];
 
 /// A short hash of every source's name and text: `schema_sources` records the one applied, and

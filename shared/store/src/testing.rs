@@ -10,6 +10,11 @@
 //! each [`TestDb`] is `CREATE DATABASE … TEMPLATE …` (a file copy, milliseconds) and is dropped
 //! when the value is dropped, so tests run in parallel without sharing state.
 
+//!
+//! [`bench`] holds what the handler benchmarks share (concurrent driver, pgbench, report).
+
+pub mod bench;
+
 use crate::cluster::Cluster;
 use crate::{Db, PoolSettings, migrate};
 use std::fs::File;

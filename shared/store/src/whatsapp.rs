@@ -1,11 +1,9 @@
 //! The WhatsApp webhook's use case: a verified Meta delivery journaled and applied at once.
 //!
-//! - [`Delivery::from_body`] is pure: it parses the body (`domain::whatsapp`), computes what
-//!   needs no database (each sender's identities with the phone number in E.164, intents,
-//!   opt-out/opt-in keywords, the JSON path of every item) and collects the reasons why parts
-//!   cannot be mapped (parser problems, `value.errors`, unsupported message types, messages
-//!   with no sender id). A body that is not a WhatsApp webhook at all is still a delivery: it
-//!   is journaled with the reason and nothing else.
+//! - [`Delivery::from_body`] parses the body once (`domain::whatsapp`) and takes what needs no
+//!   database from the domain (`domain::whatsapp_ingest`: identities, intents, consent, reasons
+//!   with JSON paths); this module only binds it. A body that is not a WhatsApp webhook at all
+//!   is still a delivery: it is journaled with the reason and nothing else.
 //! - [`ingest`] sends the whole delivery to `ingest_whatsapp()` (`whatsapp/ingest_whatsapp.sql`)
 //!   in one statement: journal, leads, identities, messages, intents, sessions, consent, usage
 //!   and outbox rows are written in one implicit transaction, or none are. A prepared statement
@@ -19,12 +17,9 @@
 //! message text: they end up in `webhook_events.error` and in logs.
 
 use crate::{Db, StoreError, outbox::OutboxMessage};
-use chrono::{DateTime, Utc};
-use domain::consent::{self, ConsentChange};
-use domain::intent;
 use domain::jobs::Queue;
-use domain::phone::PhoneNumber;
-use domain::whatsapp::{self, Change, InboundMessage, Sender, StatusUpdate, WhatsAppParseError};
+use domain::whatsapp::{self, WhatsAppParseError};
+use domain::whatsapp_ingest::IngestInput;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -33,15 +28,6 @@ use uuid::Uuid;
 
 /// `webhook_events.provider` of every WhatsApp delivery.
 pub const PROVIDER: &str = "whatsapp";
-
-/// The parser's content for a message type it does not know (`domain::whatsapp`).
-const UNSUPPORTED_CONTENT: &str = "[unsupported message]";
-
-/// The longest identity value `lead_identities` accepts (its CHECK constraint, V3).
-const MAX_IDENTITY_CHARS: usize = 320;
-
-/// How much of a Meta-supplied name (a message type, a change field) a reason repeats.
-const MAX_NAME_IN_REASON: usize = 40;
 
 /// The whole write; `$2` is the journal payload as JSON text (see [`Delivery::payload`]).
 const INGEST_SQL: &str = "SELECT ingest_whatsapp($1, $2::text::jsonb, $3)";
@@ -75,7 +61,6 @@ impl Delivery {
     /// a reason, and the body itself is always journaled.
     pub fn from_body(raw: &[u8]) -> Self {
         let event_key = hex::encode(Sha256::digest(raw));
-        let mut builder = InputBuilder::default();
         let parsed = whatsapp::parse_webhook(raw);
         // The journal keeps the body as jsonb when PostgreSQL can hold it: JSON (only NotJson
         // says it is not) without the NUL escape, which jsonb refuses on top of serde_json.
@@ -86,48 +71,20 @@ impl Delivery {
         } else {
             wrapped_body(raw)
         };
-        match parsed {
-            Ok(webhook) => {
-                let body: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
-                builder.reasons.extend(webhook.problems.iter().cloned());
-                let locations = change_locations(&body);
-                for (index, change) in webhook.changes.iter().enumerate() {
-                    let (path, value) = locations
-                        .get(index)
-                        .filter(|_| locations.len() == webhook.changes.len())
-                        .map_or_else(
-                            || (format!("changes[{index}]"), None),
-                            |(p, v)| (p.clone(), *v),
-                        );
-                    builder.add_change(index, &path, value, change);
-                }
-            }
-            Err(error) => builder
-                .reasons
-                .push(format!("body: {error}; nothing applied")),
-        }
-        let InputBuilder {
-            changes,
-            messages,
-            statuses,
-            reasons,
-        } = builder;
-        let (message_count, status_count) = (messages.len(), statuses.len());
-        let mut input = json!({
-            "changes": changes,
-            "messages": messages,
-            "statuses": statuses,
-            "reasons": reasons,
-        });
+        let plan = match &parsed {
+            Ok(webhook) => IngestInput::from_webhook(webhook),
+            Err(error) => IngestInput::unreadable(error),
+        };
+        let mut input = serde_json::to_value(&plan).unwrap_or_default();
         strip_nul(&mut input);
         Self {
             event_key,
             payload,
             payload_is_body,
             input,
-            reasons,
-            messages: message_count,
-            statuses: status_count,
+            messages: plan.messages.len(),
+            statuses: plan.statuses.len(),
+            reasons: plan.reasons,
         }
     }
 
@@ -332,244 +289,6 @@ fn decode(result: Value) -> Result<Ingested, StoreError> {
         usage: raw.usage,
         reasons: raw.reasons,
     }))
-}
-
-/// The `p` document of `ingest_whatsapp()`, built change by change.
-#[derive(Default)]
-struct InputBuilder {
-    changes: Vec<Value>,
-    messages: Vec<Value>,
-    statuses: Vec<Value>,
-    reasons: Vec<String>,
-}
-
-impl InputBuilder {
-    fn add_change(&mut self, index: usize, path: &str, value: Option<&Value>, change: &Change) {
-        self.reasons.extend(change.problems.iter().cloned());
-        if !change.field.is_empty() && change.field != "messages" {
-            self.reasons.push(format!(
-                "{path}: field `{}` is not handled",
-                capped(&change.field)
-            ));
-        }
-        let codes = error_codes(&change.errors);
-        if !change.errors.is_empty() {
-            self.reasons.push(format!(
-                "{path}.value.errors: Meta reported errors {codes:?}"
-            ));
-        }
-
-        let message_paths = item_paths(
-            path,
-            value,
-            "messages",
-            change.messages.iter().map(|m| m.wamid.as_str()),
-        );
-        let mut applicable = 0;
-        for (message, item_path) in change.messages.iter().zip(message_paths) {
-            if self.add_message(index, &item_path, message) {
-                applicable += 1;
-            }
-        }
-        let status_paths = item_paths(
-            path,
-            value,
-            "statuses",
-            change.statuses.iter().map(|s| s.wamid.as_str()),
-        );
-        for (status, item_path) in change.statuses.iter().zip(status_paths) {
-            self.add_status(index, item_path, status);
-        }
-        self.changes.push(json!({
-            "idx": index,
-            "path": path,
-            "phone_number_id": change.phone_number_id,
-            "messages": applicable,
-            "statuses": change.statuses.len(),
-        }));
-    }
-
-    /// Adds a message that names a sender; returns false (with a reason) for one that does not.
-    fn add_message(&mut self, change: usize, path: &str, message: &InboundMessage) -> bool {
-        if message.kind == "unsupported" || message.content == UNSUPPORTED_CONTENT {
-            self.reasons.push(format!(
-                "{path}: message type `{}` is not supported; stored as a placeholder",
-                capped(&message.kind)
-            ));
-        }
-        if let Some(errors) = message.metadata.get("errors").and_then(Value::as_array) {
-            self.reasons.push(format!(
-                "{path}.errors: Meta reported errors {:?}",
-                error_codes(errors)
-            ));
-        }
-
-        // A wa_id that is not a valid phone number (test numbers, pywa's examples) still
-        // identifies the person as a WhatsApp id; it only does not become a phone identity.
-        let wa_id = message.from.as_deref();
-        let phone = wa_id.and_then(|id| PhoneNumber::from_whatsapp_id(id).ok());
-        let mut identities = Vec::new();
-        if let Some(phone) = &phone {
-            identities.push(("phone", phone.e164().to_owned()));
-        }
-        if let Some(wa_id) = wa_id {
-            identities.push(("whatsapp_id", wa_id.to_owned()));
-        }
-        if let Some(user_id) = &message.from_user_id {
-            identities.push(("whatsapp_bsuid", user_id.clone()));
-        }
-        let sender_ids = identities.len();
-        // A number change: the new number is the same person from now on.
-        if let Some(new_wa_id) = message.changed_wa_id() {
-            if let Ok(new_phone) = PhoneNumber::from_whatsapp_id(new_wa_id) {
-                identities.push(("phone", new_phone.e164().to_owned()));
-            }
-            identities.push(("whatsapp_id", new_wa_id.to_owned()));
-        }
-        let before = identities.len();
-        identities.retain(|(_, value)| value.chars().count() <= MAX_IDENTITY_CHARS);
-        if identities.len() < before {
-            self.reasons.push(format!(
-                "{path}: an id longer than {MAX_IDENTITY_CHARS} characters was not used"
-            ));
-        }
-        if sender_ids == 0 || identities.is_empty() {
-            self.reasons.push(format!(
-                "{path}: no sender id (from, from_user_id or a matching contact); not stored"
-            ));
-            return false;
-        }
-        // Sorted and distinct: the same sender is the same identity set, which is how the SQL
-        // groups messages into senders.
-        identities.sort();
-        identities.dedup();
-
-        let typed = match message.sender {
-            Sender::Customer => message.text.as_deref(),
-            Sender::System => None,
-        };
-        let intents: Vec<Value> = typed
-            .map(intent::detect)
-            .unwrap_or_default()
-            .iter()
-            .map(|hit| serde_json::to_value(hit).unwrap_or_default())
-            .collect();
-        let consent = typed
-            .and_then(consent::classify)
-            .map(|change| match change {
-                ConsentChange::OptOut => "opt_out",
-                ConsentChange::OptIn => "opt_in",
-            });
-
-        self.messages.push(json!({
-            "i": self.messages.len(),
-            "change": change,
-            "path": path,
-            "wamid": message.wamid,
-            "wa_id": wa_id,
-            "phone": phone.as_ref().map(PhoneNumber::e164),
-            "bsuid": message.from_user_id,
-            "name": message.profile_name,
-            "at": timestamp(message.timestamp),
-            "kind": message.kind,
-            "sender": message.sender.as_str(),
-            "content": message.content,
-            "metadata": message.metadata,
-            "identities": identities
-                .iter()
-                .map(|(kind, value)| json!({"kind": kind, "value": value}))
-                .collect::<Vec<_>>(),
-            "intents": intents,
-            "consent": consent,
-        }));
-        true
-    }
-
-    fn add_status(&mut self, change: usize, path: String, status: &StatusUpdate) {
-        self.statuses.push(json!({
-            "i": self.statuses.len(),
-            "change": change,
-            "path": path,
-            "wamid": status.wamid,
-            "status": status.status.as_str(),
-            "at": timestamp(status.timestamp),
-            "metadata": status.metadata,
-        }));
-    }
-}
-
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339()
-}
-
-/// Meta's numeric error codes (no personal data in them).
-fn error_codes(errors: &[Value]) -> Vec<i64> {
-    errors
-        .iter()
-        .filter_map(|error| error.get("code").and_then(Value::as_i64))
-        .collect()
-}
-
-fn capped(name: &str) -> String {
-    name.chars().take(MAX_NAME_IN_REASON).collect()
-}
-
-/// The JSON path and `value` of each change `parse_webhook` returns, in its order: every object
-/// in the `changes` array of every object in `entry`.
-fn change_locations(body: &Value) -> Vec<(String, Option<&Value>)> {
-    let mut locations = Vec::new();
-    let entries = body.get("entry").and_then(Value::as_array);
-    for (e, entry) in entries.into_iter().flatten().enumerate() {
-        if !entry.is_object() {
-            continue;
-        }
-        let changes = entry.get("changes").and_then(Value::as_array);
-        for (c, change) in changes.into_iter().flatten().enumerate() {
-            if change.is_object() {
-                locations.push((format!("entry[{e}].changes[{c}]"), change.get("value")));
-            }
-        }
-    }
-    locations
-}
-
-/// The path of each parsed item of `value[key]`: the parser keeps items in order and skips the
-/// ones it cannot read, so each id is looked up from where the previous one was found.
-fn item_paths<'a>(
-    change_path: &str,
-    value: Option<&Value>,
-    key: &str,
-    ids: impl Iterator<Item = &'a str>,
-) -> Vec<String> {
-    let raw = value
-        .and_then(|v| v.get(key))
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let mut next = 0;
-    ids.map(|id| {
-        let found = raw[next.min(raw.len())..]
-            .iter()
-            .position(|item| item.get("id").is_some_and(|raw_id| same_id(raw_id, id)));
-        match found {
-            Some(offset) => {
-                let index = next + offset;
-                next = index + 1;
-                format!("{change_path}.value.{key}[{index}]")
-            }
-            None => format!("{change_path}.value.{key}[?]"),
-        }
-    })
-    .collect()
-}
-
-/// Ids are strings, or numbers the parser wrote in decimal.
-fn same_id(raw: &Value, id: &str) -> bool {
-    match raw {
-        Value::String(s) => s == id,
-        Value::Number(n) => n.to_string() == id,
-        _ => false,
-    }
 }
 
 /// True when the JSON text has a `\u0000` escape, which PostgreSQL's jsonb refuses.

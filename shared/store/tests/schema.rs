@@ -1,10 +1,10 @@
-//! The schema as a specification: what DESIGN.md section 2 promises, checked against a real
+//! The schema as a specification: what docs/architecture.md §4 promises, checked against a real
 //! PostgreSQL database migrated from `migrations/`.
 
 use store::testing::TestDb;
 use tokio_postgres::Client;
 
-/// Every table and view DESIGN.md section 2 names.
+/// Every table and view docs/architecture.md §4.1 names.
 const DESIGNED_RELATIONS: &[&str] = &[
     "workspaces",
     "members",

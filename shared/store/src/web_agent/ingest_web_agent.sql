@@ -1,9 +1,9 @@
--- The web-agent webhook's write (POST /webhooks/web-agent, DESIGN.md section 3) as one function,
+-- The web-agent webhook's write (POST /webhooks/web-agent, docs/architecture.md §5.2) as one function,
 -- so a delivery costs one round trip and one transaction: the caller runs
 -- `SELECT ingest_web_agent($1, $2)` as a single autocommit statement.
 --
 -- Why a function and not a chain of statements from Rust: every step needs ids produced by the
--- step before it (the lead, the stored message), and DESIGN.md section 5 allows at most two round
+-- step before it (the lead, the stored message), and docs/architecture.md §7.4 allows at most two round
 -- trips per webhook on the hot path (the API key lookup is the other one). Lead resolution and
 -- usage metering are resolve_lead (leads/) and add_usage (billing/); nothing here resolves
 -- leads another way.

@@ -3,7 +3,7 @@
 -- store::whatsapp parses the body in Rust (domain::whatsapp), computes what needs no
 -- database (phone numbers in E.164, identities, intents, opt-out/opt-in keywords, JSON paths for
 -- reasons) and hands the whole delivery to ingest_whatsapp() as one jsonb document, so the hot
--- path is one statement in one implicit transaction (DESIGN.md section 5: at most two round
+-- path is one statement in one implicit transaction (docs/architecture.md §7.4: at most two round
 -- trips, no per-row loops driven from Rust). Inside, every step is a set-based statement over
 -- the whole batch; statements follow each other because each needs what the one before wrote
 -- (resolve_lead creates leads that the conversation insert references, and only a later

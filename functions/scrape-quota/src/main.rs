@@ -1,0 +1,20 @@
+//! Bootstrap only: config, tracing and the pool once per cold start, then the runtime loop.
+//! Nothing here connects: the first request opens the database connection.
+
+use lambda_http::{Error, Request, service_fn};
+use platform::clock::Clock;
+use scrape_quota::ScrapeQuota;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    platform::telemetry::init_json();
+    let app = ScrapeQuota {
+        db: platform::config::database_from_env()?,
+        clock: Clock::System,
+    };
+    let app = &app;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Error>(app.handle(request).await)
+    }))
+    .await
+}
