@@ -11,8 +11,8 @@
 
 pub mod fixtures;
 pub mod moto;
-pub mod stripe;
 pub mod response;
 pub mod scrape_quota;
+pub mod stripe;
 pub mod web_agent;
 pub mod whatsapp;

@@ -530,6 +530,55 @@ async fn pending_events_apply_in_created_order_whatever_order_they_arrived_in() 
 }
 
 #[tokio::test]
+async fn a_subscription_racing_its_checkout_is_never_stranded() {
+    // The event that finds no link parks itself; the checkout that links applies what is parked.
+    // The customer's lock keeps the two from interleaving, so whichever commits first, the
+    // subscription ends applied exactly once.
+    let app = TestApp::spawn().await;
+    let mut cases = Vec::new();
+    for _ in 0..8 {
+        let tenant = app.another_tenant().await;
+        let customer = unique("cus_race");
+        let sub = subscription_event(&SubscriptionFacts::new(
+            &unique("evt_race_sub"),
+            T0,
+            &customer,
+            "price_x",
+        ));
+        let checkout = checkout_event(
+            &unique("evt_race_co"),
+            T0 + 1,
+            &customer,
+            Some(tenant.workspace_id),
+        );
+        cases.push((tenant, sub, checkout));
+    }
+
+    let posts = cases
+        .iter()
+        .flat_map(|(_, sub, checkout)| [app.post_event(sub), app.post_event(checkout)]);
+    let responses = futures_join_all(posts).await;
+
+    assert!(responses.iter().all(|r| r.status == 200));
+    assert_eq!(app.pending_count().await, 0, "nothing left waiting");
+    for (tenant, sub, _) in &cases {
+        let row = app
+            .subscription(tenant.workspace_id)
+            .await
+            .expect("applied");
+        assert_eq!(row.stripe_event_id.as_deref(), sub["id"].as_str());
+        assert_eq!(
+            app.audit(tenant.workspace_id)
+                .await
+                .iter()
+                .filter(|(kind, _)| kind == "subscription_changed")
+                .count(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
 async fn metadata_workspace_id_applies_a_subscription_without_any_link() {
     let app = TestApp::spawn().await;
     let mut facts = SubscriptionFacts::new("evt_meta", T0, "cus_never_linked", "price_x");
