@@ -219,13 +219,16 @@ async fn serve_on(database: &database::LocalDatabase, port: u16) -> Result<(), S
     };
     let publisher = Publisher::new(db.clone(), sink);
     dispatch::start_trigger_relay(publisher.clone());
-    let app = routes::App::new(
+    let mut app = routes::App::new(
         db,
         publisher,
         demo.whatsapp_app_secret.clone(),
         demo.whatsapp_verify_token.clone(),
     );
     schedules::start(app.jobs.as_ref().clone());
+    if let Some(secret) = &demo.stripe_webhook_secret {
+        app = app.with_stripe_webhook_secret(secret.clone());
+    }
     let router = routes::router(app);
     announce(address, database, &demo);
     server::serve(listener, router, shutdown_signal())
@@ -254,6 +257,14 @@ fn announce(address: SocketAddr, database: &database::LocalDatabase, demo: &seed
             "  WhatsApp phone_number_id: {}",
             demo.whatsapp_phone_number_id
         );
+        match &demo.stripe_webhook_secret {
+            Some(_) => println!("  Stripe webhook secret: from STRIPE_WEBHOOK_SECRET"),
+            // The local default is no secret: it is in the source, and printing it is the point.
+            None => println!(
+                "  Stripe webhook secret: {}  (set STRIPE_WEBHOOK_SECRET to the one `stripe listen` prints)",
+                seed::DEFAULT_STRIPE_WEBHOOK_SECRET
+            ),
+        }
         println!("  Stop with Ctrl-C.");
         println!();
     }

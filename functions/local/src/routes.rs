@@ -10,6 +10,7 @@ use scheduled::Jobs;
 use scrape_quota::ScrapeQuota;
 use std::sync::Arc;
 use store::Db;
+use stripe::Stripe;
 use web_agent::WebAgent;
 use whatsapp::WhatsApp;
 
@@ -21,6 +22,7 @@ pub struct App {
     pub publisher: Publisher,
     pub web_agent: Arc<WebAgent>,
     pub whatsapp: Arc<WhatsApp>,
+    pub stripe: Arc<Stripe>,
     pub scrape_quota: Arc<ScrapeQuota>,
     /// The scheduled jobs, run on their intervals (`schedules`) and on demand
     /// (`POST /local/jobs/{name}`).
@@ -46,6 +48,13 @@ impl App {
                 app_secret: whatsapp_app_secret,
                 verify_token: whatsapp_verify_token,
             }),
+            stripe: Arc::new(Stripe {
+                db: db.clone(),
+                webhook_secret: domain::secret::Secret::new(
+                    crate::seed::DEFAULT_STRIPE_WEBHOOK_SECRET,
+                ),
+                clock: Clock::System,
+            }),
             scrape_quota: Arc::new(ScrapeQuota {
                 db: db.clone(),
                 clock: Clock::System,
@@ -62,11 +71,26 @@ impl App {
     }
 }
 
+impl App {
+    /// The Stripe handler with another signing secret (`STRIPE_WEBHOOK_SECRET`, e.g. the one
+    /// `stripe listen` prints) instead of the local default.
+    #[must_use]
+    pub fn with_stripe_webhook_secret(mut self, secret: domain::secret::Secret) -> Self {
+        self.stripe = Arc::new(Stripe {
+            db: self.db.clone(),
+            webhook_secret: secret,
+            clock: Clock::System,
+        });
+        self
+    }
+}
+
 pub fn router(app: App) -> Router {
     let db = app.db.clone();
     let web = app.web_agent.clone();
     let wa_get = app.whatsapp.clone();
     let wa_post = app.whatsapp.clone();
+    let stripe = app.stripe.clone();
     let quota_post = app.scrape_quota.clone();
     let quota_get = app.scrape_quota.clone();
     let sites_db = app.db.clone();
@@ -86,6 +110,10 @@ pub fn router(app: App) -> Router {
         })
         .route(Method::POST, "/webhooks/whatsapp", move |req| {
             let h = wa_post.clone();
+            async move { h.handle(req).await }
+        })
+        .route(Method::POST, "/webhooks/stripe", move |req| {
+            let h = stripe.clone();
             async move { h.handle(req).await }
         })
         .route(

@@ -16,6 +16,9 @@ pub const DEFAULT_WHATSAPP_PHONE_NUMBER_ID: &str = "106540352242922";
 pub const DEFAULT_WHATSAPP_APP_SECRET: &str = "local_app_secret";
 /// Used when `WHATSAPP_VERIFY_TOKEN` is unset: the token in `events/whatsapp-verify-get.json`.
 pub const DEFAULT_WHATSAPP_VERIFY_TOKEN: &str = "local_verify_token";
+/// Used when `STRIPE_WEBHOOK_SECRET` is unset: signs the sample in
+/// `events/stripe-subscription-updated.json` (at its stated timestamp). Printed at start-up.
+pub const DEFAULT_STRIPE_WEBHOOK_SECRET: &str = "whsec_local_dev_secret";
 
 #[derive(Debug, Clone)]
 pub struct DemoSettings {
@@ -24,6 +27,8 @@ pub struct DemoSettings {
     /// Local-only values; the deployed functions require the real ones.
     pub whatsapp_app_secret: domain::secret::Secret,
     pub whatsapp_verify_token: domain::secret::Secret,
+    /// `STRIPE_WEBHOOK_SECRET`, e.g. the one `stripe listen` prints; else the local default.
+    pub stripe_webhook_secret: Option<domain::secret::Secret>,
 }
 
 impl DemoSettings {
@@ -41,6 +46,8 @@ impl DemoSettings {
                 platform::config::optional("WHATSAPP_VERIFY_TOKEN")
                     .unwrap_or_else(|| DEFAULT_WHATSAPP_VERIFY_TOKEN.to_owned()),
             ),
+            stripe_webhook_secret: platform::config::optional("STRIPE_WEBHOOK_SECRET")
+                .map(domain::secret::Secret::new),
         }
     }
 }

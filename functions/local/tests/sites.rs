@@ -34,6 +34,7 @@ async fn start() -> (TestDb, local::router::Router) {
         whatsapp_phone_number_id: "1".to_owned(),
         whatsapp_app_secret: Secret::new("s"),
         whatsapp_verify_token: Secret::new("t"),
+        stripe_webhook_secret: None,
     };
     seed(test.db(), &demo).await.expect("the demo is seeded");
     let consumers = Consumers::new().with(

@@ -21,6 +21,8 @@
 //!   intents, consent, reasons with JSON paths).
 //! - [`web_agent`]: the web-agent webhook body parsed into typed values or field errors.
 //! - [`site`]: agent microsites: the typed site document, its writers and its HTML page.
+//! - [`stripe`]: Stripe webhook events (`StripeEventId`, checkout sessions, subscriptions,
+//!   invoices, both the pre-2025 and the 2025+ "basil" shapes) and the billing state rules.
 //! - [`jobs`]: the versioned SQS job messages shared by producers and consumers.
 //! - [`quota`]: scrape-quota request units, the window's remaining units and `Retry-After`.
 
@@ -36,6 +38,7 @@ pub mod secret;
 pub mod signature;
 pub mod site;
 pub mod stage;
+pub mod stripe;
 pub mod text;
 pub mod validation;
 pub mod web_agent;

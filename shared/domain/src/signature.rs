@@ -502,6 +502,124 @@ mod tests {
 
     // ---- Stripe -------------------------------------------------------------------------------
 
+    /// A delivery Stripe itself signed, published with its (since revoked) secret by the
+    /// stripe-hs library's webhook spec (tests/fixtures/SOURCES.md, `hs_customer.updated.json`).
+    /// The header also carries a `v0`, which must be ignored; the signature covers the file
+    /// without its final newline.
+    const PUBLISHED_STRIPE_SECRET: &str = "whsec_2FZJ5Kqdi6AF8fGCLOCP9lH8Hpw9DW6T";
+    const PUBLISHED_STRIPE_T: i64 = 1_608_784_111;
+    const PUBLISHED_STRIPE_V1: &str =
+        "3cef61e0cf5ad6e9832925080d463dd7396160f8371c430e426242f3f89f4126";
+    const PUBLISHED_STRIPE_HEADER: &str = "t=1608784111,\
+        v1=3cef61e0cf5ad6e9832925080d463dd7396160f8371c430e426242f3f89f4126,\
+        v0=aa179c5358b80a557a960137a85279caa13b06a05390816b533c3c146127bbe0";
+
+    fn published_stripe_body() -> Vec<u8> {
+        let mut body = stripe_fixture("hs_customer.updated.json");
+        assert_eq!(
+            body.pop(),
+            Some(b'\n'),
+            "the file ends with the newline Stripe did not sign"
+        );
+        body
+    }
+
+    #[test]
+    fn published_stripe_test_vector_verifies_at_its_own_timestamp() {
+        let secret = Secret::new(PUBLISHED_STRIPE_SECRET);
+        let body = published_stripe_body();
+        for now in [
+            PUBLISHED_STRIPE_T,
+            PUBLISHED_STRIPE_T + STRIPE_TOLERANCE_SECS,
+            PUBLISHED_STRIPE_T - STRIPE_TOLERANCE_SECS,
+        ] {
+            assert_eq!(
+                verify_stripe(
+                    &body,
+                    Some(PUBLISHED_STRIPE_HEADER),
+                    &secret,
+                    now,
+                    STRIPE_TOLERANCE_SECS
+                ),
+                Ok(StripeSignature {
+                    timestamp: PUBLISHED_STRIPE_T
+                }),
+                "now = {now}"
+            );
+        }
+    }
+
+    #[test]
+    fn sign_stripe_reproduces_the_published_test_vector() {
+        let signed = sign_stripe(
+            &published_stripe_body(),
+            &Secret::new(PUBLISHED_STRIPE_SECRET),
+            PUBLISHED_STRIPE_T,
+        );
+        assert_eq!(
+            signed,
+            format!("t={PUBLISHED_STRIPE_T},v1={PUBLISHED_STRIPE_V1}")
+        );
+    }
+
+    #[test]
+    fn published_stripe_test_vector_fails_when_anything_it_covers_changes() {
+        let secret = Secret::new(PUBLISHED_STRIPE_SECRET);
+        let body = published_stripe_body();
+        let verify = |body: &[u8], header: &str, secret: &Secret, now: i64| {
+            verify_stripe(body, Some(header), secret, now, STRIPE_TOLERANCE_SECS)
+        };
+        let with_newline = stripe_fixture("hs_customer.updated.json");
+        let next_second = format!("t={},v1={PUBLISHED_STRIPE_V1}", PUBLISHED_STRIPE_T + 1);
+        let cases = [
+            (
+                "the file with its newline",
+                with_newline.as_slice(),
+                PUBLISHED_STRIPE_HEADER,
+                &secret,
+                PUBLISHED_STRIPE_T,
+                SignatureError::Mismatch,
+            ),
+            (
+                "the secret without its whsec_ prefix",
+                body.as_slice(),
+                PUBLISHED_STRIPE_HEADER,
+                &Secret::new("2FZJ5Kqdi6AF8fGCLOCP9lH8Hpw9DW6T"),
+                PUBLISHED_STRIPE_T,
+                SignatureError::Mismatch,
+            ),
+            (
+                "t moved by one second",
+                body.as_slice(),
+                next_second.as_str(),
+                &secret,
+                PUBLISHED_STRIPE_T,
+                SignatureError::Mismatch,
+            ),
+            (
+                "verified a day later (replay)",
+                body.as_slice(),
+                PUBLISHED_STRIPE_HEADER,
+                &secret,
+                PUBLISHED_STRIPE_T + 86_400,
+                SignatureError::TimestampOutsideTolerance { age_secs: 86_400 },
+            ),
+            (
+                "one second past the tolerance",
+                body.as_slice(),
+                PUBLISHED_STRIPE_HEADER,
+                &secret,
+                PUBLISHED_STRIPE_T + STRIPE_TOLERANCE_SECS + 1,
+                SignatureError::TimestampOutsideTolerance {
+                    age_secs: STRIPE_TOLERANCE_SECS + 1,
+                },
+            ),
+        ];
+        for (case, body, header, secret, now, expected) in cases {
+            assert_eq!(verify(body, header, secret, now), Err(expected), "{case}");
+        }
+    }
+
     #[test]
     fn stripe_signature_matches_an_independently_computed_vector() {
         // Python: hmac.new(b"whsec_test_secret", b"1700000000." + body, sha256).hexdigest()
@@ -547,7 +665,7 @@ mod tests {
             );
             checked += 1;
         }
-        assert!(checked >= 21, "only {checked} stripe fixtures found");
+        assert!(checked >= 22, "only {checked} stripe fixtures found");
     }
 
     #[test]

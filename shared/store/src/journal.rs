@@ -12,7 +12,7 @@
 //! ids, never a database message (those can quote values), a phone number or message text.
 
 use crate::outbox::OutboxMessage;
-use crate::{Db, StoreError, web_agent, whatsapp};
+use crate::{Db, StoreError, billing, web_agent, whatsapp};
 use chrono::{DateTime, Duration, Utc};
 use domain::ids::WorkspaceId;
 use serde::Serialize;
@@ -255,7 +255,17 @@ async fn apply(db: &Db, row: &Claimed) -> Attempt {
                 Err(error) => Attempt::Failed(failure_reason(&error)),
             }
         }
-        Some(Provider::Stripe) | None => Attempt::Hopeless(format!(
+        Some(Provider::Stripe) => match billing::StripeDelivery::from_journal(&row.payload) {
+            // Stripe events enqueue no jobs.
+            Ok(delivery) => match billing::ingest_stripe(db, &delivery).await {
+                Ok(_) => Attempt::Applied(Vec::new()),
+                Err(error) => Attempt::Failed(failure_reason(&error)),
+            },
+            Err(error) => {
+                Attempt::Hopeless(format!("the body is no longer a Stripe event: {error}"))
+            }
+        },
+        None => Attempt::Hopeless(format!(
             "no replay for provider {:?} in this build",
             row.provider
         )),

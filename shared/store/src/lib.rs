@@ -15,6 +15,9 @@
 //! - [`web_agent`]: the web-agent webhook's write (`ingest_web_agent`).
 //! - [`whatsapp`]: the WhatsApp webhook's write (`ingest_whatsapp`) and its failure path.
 //! - [`scoring`]: lead facts for scoring, the scoring write, stage overrides, cold leads.
+//! - [`billing`]: the Stripe webhook's write (`ingest_stripe`: customer link, subscriptions in
+//!   event order, invoices forward only, events waiting for their workspace, audit) and its
+//!   failure path.
 //! - `leads/*.sql`, `billing/*.sql`: SQL shared by every channel (lead resolution, identities,
 //!   conversations, the plan access rule, usage metering), called from the other modules' SQL.
 //! - [`outbox`]: the transactional outbox: enqueue in the caller's transaction, claim, mark.
@@ -31,6 +34,7 @@
 //!   test.
 
 pub mod api_keys;
+pub mod billing;
 pub mod error;
 pub mod journal;
 pub mod migrate;

@@ -44,6 +44,8 @@ pub const SOURCES: &[Source] = sources![
     // Channels.
     "web_agent/ingest_web_agent",
     "whatsapp/ingest_whatsapp",
+    "billing/stripe_rules",
+    "billing/ingest_stripe",
     // Scoring and stages.
     "scoring/overrides",
     "scoring/mark_cold_leads",

@@ -1,0 +1,24 @@
+//! Bootstrap only: config, tracing and the pool once per cold start, then the runtime loop.
+//! Nothing here connects: the first request opens the database connection.
+
+use lambda_http::{Error, Request, service_fn};
+use platform::clock::Clock;
+use platform::config::required_secret;
+use stripe::Stripe;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    platform::telemetry::init_json();
+    let db = platform::config::database_from_env()?;
+    let webhook_secret = required_secret("STRIPE_WEBHOOK_SECRET")?;
+    let app = Stripe {
+        db,
+        webhook_secret,
+        clock: Clock::System,
+    };
+    let app = &app;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Error>(app.handle(request).await)
+    }))
+    .await
+}
