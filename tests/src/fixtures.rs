@@ -113,6 +113,32 @@ pub trait Sql {
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// A processing bug, simulated: from now on the database refuses to store any message whose
+    /// content is `boom` (a real trigger, so the failure is PostgreSQL's own).
+    async fn break_message_inserts(&self) {
+        self.execute(
+            "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.content = 'boom' THEN RAISE EXCEPTION 'simulated bug'; END IF;
+                 RETURN NEW;
+             END $$",
+            &[],
+        )
+        .await;
+        self.execute(
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON conversations
+             FOR EACH ROW EXECUTE FUNCTION refuse_boom()",
+            &[],
+        )
+        .await;
+    }
+
+    /// The bug of [`Sql::break_message_inserts`], fixed.
+    async fn repair_message_inserts(&self) {
+        self.execute("DROP TRIGGER refuse_boom ON conversations", &[])
+            .await;
+    }
+
     /// A single `bigint` (a count).
     async fn count(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> i64 {
         self.row(sql, params).await.get(0)
@@ -127,5 +153,46 @@ pub trait Sql {
     /// Rows of `table` in the app's workspace.
     async fn count_in_workspace(&self, table: &str) -> i64 {
         self.count_in(table, self.workspace_id()).await
+    }
+}
+
+/// A provider's published payloads under `tests/fixtures/<provider>` (where each came from:
+/// `tests/fixtures/SOURCES.md`), read as the provider sent them.
+#[derive(Debug, Clone, Copy)]
+pub struct Payloads(pub &'static str);
+
+impl Payloads {
+    pub fn dir(self) -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(self.0)
+    }
+
+    /// Every payload's file name, sorted.
+    pub fn names(self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir())
+            .unwrap_or_else(|e| panic!("the {} fixtures folder: {e}", self.0))
+            .map(|entry| {
+                entry
+                    .expect("a directory entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|name| name.ends_with(".json"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A payload's bytes, as they were published.
+    pub fn bytes(self, name: &str) -> Vec<u8> {
+        let path = self.dir().join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    }
+
+    /// A payload as JSON.
+    pub fn json(self, name: &str) -> serde_json::Value {
+        serde_json::from_slice(&self.bytes(name)).expect("fixtures are JSON")
     }
 }

@@ -30,37 +30,26 @@ pub const LOCAL_SECRET: &str = "whsec_local_dev_secret";
 /// Where the tests' clock stands (2026-01-01T10:00:00Z); events are signed at it.
 pub const NOW: i64 = 1_767_261_600;
 
-/// The repository's copies of public Stripe payloads.
+/// The repository's copies of the provider's published payloads.
+pub const PAYLOADS: fixtures::Payloads = fixtures::Payloads("stripe");
+
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/stripe")
+    PAYLOADS.dir()
 }
 
 /// Every fixture's file name, sorted.
 pub fn fixture_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())
-        .expect("the Stripe fixtures folder")
-        .map(|entry| {
-            entry
-                .expect("a directory entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .filter(|name| name.ends_with(".json"))
-        .collect();
-    names.sort();
-    names
+    PAYLOADS.names()
 }
 
 /// A fixture's bytes, as they were published.
 pub fn fixture_bytes(name: &str) -> Vec<u8> {
-    let path = fixtures_dir().join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    PAYLOADS.bytes(name)
 }
 
 /// A fixture as JSON.
 pub fn fixture(name: &str) -> Value {
-    serde_json::from_slice(&fixture_bytes(name)).expect("fixtures are JSON")
+    PAYLOADS.json(name)
 }
 
 /// Whether a fixture is an `event.data` fragment rather than a whole event.

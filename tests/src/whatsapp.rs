@@ -28,37 +28,26 @@ pub const PATH: &str = "/webhooks/whatsapp";
 pub const APP_SECRET: &str = "test_app_secret";
 pub const VERIFY_TOKEN: &str = "test_verify_token";
 
-/// The folder of Meta's and pywa's real payloads (`tests/fixtures/whatsapp`, see `SOURCES.md`).
+/// The repository's copies of the provider's published payloads.
+pub const PAYLOADS: fixtures::Payloads = fixtures::Payloads("whatsapp");
+
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/whatsapp")
+    PAYLOADS.dir()
 }
 
 /// Every fixture's file name, sorted.
 pub fn fixture_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())
-        .expect("the WhatsApp fixtures folder")
-        .map(|entry| {
-            entry
-                .expect("a directory entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .filter(|name| name.ends_with(".json"))
-        .collect();
-    names.sort();
-    names
+    PAYLOADS.names()
 }
 
-/// A fixture's bytes, as Meta sent them.
+/// A fixture's bytes, as they were published.
 pub fn fixture_bytes(name: &str) -> Vec<u8> {
-    let path = fixtures_dir().join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    PAYLOADS.bytes(name)
 }
 
 /// A fixture as JSON.
 pub fn fixture(name: &str) -> Value {
-    serde_json::from_slice(&fixture_bytes(name)).expect("fixtures are JSON")
+    PAYLOADS.json(name)
 }
 
 /// `X-Hub-Signature-256` for `body` with the tests' app secret.

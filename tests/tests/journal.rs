@@ -1,38 +1,13 @@
 //! One journal for every webhook: a delivery that fails to apply is kept, with why, and the
 //! `journal_replay` job (store::journal::replay_due) applies it exactly once when the fault is
-//! gone. The fault here is a real one: a trigger that refuses the message, installed by the
-//! test and dropped again.
+//! gone. The fault here is a real one: a trigger that refuses the message
+//! (`Sql::break_message_inserts`), installed by the test and dropped again.
 
 use chrono::{Duration, Utc};
 use lead_engine_tests::fixtures::Sql;
 use lead_engine_tests::{web_agent, whatsapp};
 use serde_json::{Value, json};
 use store::journal::{self, MAX_ATTEMPTS};
-
-/// Installs a trigger that makes every insert of a message with content 'boom' fail, as a bug
-/// would.
-async fn break_message_inserts(app: &impl Sql) {
-    app.execute(
-        "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN
-             IF NEW.content = 'boom' THEN RAISE EXCEPTION 'simulated bug'; END IF;
-             RETURN NEW;
-         END $$",
-        &[],
-    )
-    .await;
-    app.execute(
-        "CREATE TRIGGER refuse_boom BEFORE INSERT ON conversations
-         FOR EACH ROW EXECUTE FUNCTION refuse_boom()",
-        &[],
-    )
-    .await;
-}
-
-async fn repair_message_inserts(app: &impl Sql) {
-    app.execute("DROP TRIGGER refuse_boom ON conversations", &[])
-        .await;
-}
 
 fn boom_delivery() -> Value {
     json!({
@@ -44,7 +19,7 @@ fn boom_delivery() -> Value {
 #[tokio::test]
 async fn a_web_agent_delivery_that_fails_is_journaled_and_replayed_exactly_once() {
     let app = web_agent::TestApp::spawn().await;
-    break_message_inserts(&app).await;
+    app.break_message_inserts().await;
 
     let failed = app.post(&boom_delivery()).await;
 
@@ -79,7 +54,7 @@ async fn a_web_agent_delivery_that_fails_is_journaled_and_replayed_exactly_once(
     );
     assert_eq!(kept.get::<_, uuid::Uuid>(3), app.tenant.workspace_id);
 
-    repair_message_inserts(&app).await;
+    app.repair_message_inserts().await;
     let replayed = journal::replay_due(app.test_db.db(), Utc::now(), 100)
         .await
         .expect("replay");
@@ -108,7 +83,7 @@ async fn a_web_agent_delivery_that_fails_is_journaled_and_replayed_exactly_once(
 #[tokio::test]
 async fn a_whatsapp_delivery_that_fails_is_replayed_from_the_journal_without_meta() {
     let app = whatsapp::TestApp::spawn().await;
-    break_message_inserts(&app).await;
+    app.break_message_inserts().await;
     let body = whatsapp::inbound(
         &app.tenant.phone_number_id,
         &[whatsapp::Message::text(
@@ -123,7 +98,7 @@ async fn a_whatsapp_delivery_that_fails_is_replayed_from_the_journal_without_met
     let failed = app.post_signed(&body).await;
     assert_eq!(failed.status, 200, "{}", failed.body);
     assert_eq!(failed.body["applied"], false);
-    repair_message_inserts(&app).await;
+    app.repair_message_inserts().await;
 
     let replayed = journal::replay_due(app.test_db.db(), Utc::now(), 100)
         .await
@@ -151,7 +126,7 @@ async fn a_whatsapp_delivery_that_fails_is_replayed_from_the_journal_without_met
 #[tokio::test]
 async fn a_delivery_that_keeps_failing_backs_off_and_is_marked_failed_after_the_last_attempt() {
     let app = web_agent::TestApp::spawn().await;
-    break_message_inserts(&app).await;
+    app.break_message_inserts().await;
     app.post(&boom_delivery()).await;
     let mut now = Utc::now();
 

@@ -1375,22 +1375,7 @@ async fn a_message_with_a_nul_character_is_stored_without_it() {
 #[tokio::test]
 async fn a_delivery_that_cannot_be_applied_is_journaled_alone_and_applied_on_a_later_retry() {
     let app = TestApp::spawn().await;
-    // A processing bug, simulated: the database refuses this one message.
-    app.execute(
-        "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN
-             IF NEW.content = 'boom' THEN RAISE EXCEPTION 'simulated bug'; END IF;
-             RETURN NEW;
-         END $$",
-        &[],
-    )
-    .await;
-    app.execute(
-        "CREATE TRIGGER refuse_boom BEFORE INSERT ON conversations
-         FOR EACH ROW EXECUTE FUNCTION refuse_boom()",
-        &[],
-    )
-    .await;
+    app.break_message_inserts().await;
     let body = inbound(
         &app.tenant.phone_number_id,
         &[Message::text("wamid.boom", ASHA, "boom", T0)],
@@ -1429,8 +1414,7 @@ async fn a_delivery_that_cannot_be_applied_is_journaled_alone_and_applied_on_a_l
         "the body is kept whole"
     );
 
-    app.execute("DROP TRIGGER refuse_boom ON conversations", &[])
-        .await;
+    app.repair_message_inserts().await;
     let retried = app.post_signed(&body).await;
 
     assert_eq!(retried.body["applied"], true, "{}", retried.body);

@@ -321,11 +321,13 @@ pub async fn log_ai_usage<C: GenericClient>(
     let errors: Vec<Option<&str>> = usage.iter().map(|u| u.error).collect();
     let rows = client
         .query_typed(
+            // One statement writes every attempt, so now() is the same for all of them; each
+            // row is a microsecond after the one before, so created_at keeps the attempt order.
             "INSERT INTO ai_usage_logs (workspace_id, agent_id, operation, model, input_tokens,
-                                        output_tokens, latency_ms, success, error)
-             SELECT w, a, $8, m, i, o, l, e IS NULL, e
+                                        output_tokens, latency_ms, success, error, created_at)
+             SELECT w, a, $8, m, i, o, l, e IS NULL, e, now() + (n - 1) * interval '1 microsecond'
              FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int4[], $5::int4[], $6::int4[],
-                         $7::text[]) AS u (w, a, m, i, o, l, e)
+                         $7::text[]) WITH ORDINALITY AS u (w, a, m, i, o, l, e, n)
              RETURNING id",
             &[
                 (&workspaces, Type::UUID_ARRAY),
