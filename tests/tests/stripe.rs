@@ -1,5 +1,5 @@
 //! `POST /webhooks/stripe` end to end: Stripe's real payloads through the handler into
-//! PostgreSQL (DESIGN.md section 3, issue 10). Every event is signed with the tests' secret at
+//! PostgreSQL (docs/architecture.md section 5.4, issue 10). Every event is signed with the tests' secret at
 //! the tests' fixed clock unless a test is about the signature.
 
 use base64::Engine;

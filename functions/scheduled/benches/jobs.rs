@@ -81,14 +81,8 @@ async fn explain(client: &store::tokio_postgres::Client) {
     let now: chrono::DateTime<chrono::Utc> = NOW.parse().expect("an instant");
     let limit = i64::MAX;
     for (name, sql) in [
-        (
-            "overdue_tasks",
-            include_str!("../../../shared/store/src/tasks/mark_overdue.sql"),
-        ),
-        (
-            "lead_followups",
-            include_str!("../../../shared/store/src/tasks/create_followups.sql"),
-        ),
+        ("overdue_tasks", store::tasks::MARK_OVERDUE_SQL),
+        ("lead_followups", store::tasks::CREATE_FOLLOWUPS_SQL),
     ] {
         client.batch_execute("BEGIN").await.expect("begin");
         let rows = client

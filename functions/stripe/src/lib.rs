@@ -1,4 +1,4 @@
-//! `POST /webhooks/stripe` (DESIGN.md section 3): Stripe's billing events.
+//! `POST /webhooks/stripe` (docs/architecture.md section 5.4): Stripe's billing events.
 //!
 //! In this order, because each step must not run for a request the one before refused:
 //! 1. A body over 256 KiB is a 413, before anything reads it (`platform::http::raw_body`;

@@ -1,4 +1,4 @@
-//! Stripe webhook events, parsed into the facts billing acts on (DESIGN.md section 3).
+//! Stripe webhook events, parsed into the facts billing acts on (docs/architecture.md section 5.4).
 //!
 //! [`StripeEvent::parse`] reads a body whose signature has already been verified
 //! ([`crate::signature::verify_stripe`]). It separates two kinds of failure on purpose:

@@ -22,14 +22,17 @@ pub struct OverdueReport {
     pub audited: i64,
 }
 
+/// The `overdue_tasks` statement (`$1` now). Public so the jobs bench times exactly it.
+pub const MARK_OVERDUE_SQL: &str = include_str!("tasks/mark_overdue.sql");
+
+/// The `lead_followups` statement (`$1` now, `$2` the cap). Public for the jobs bench.
+pub const CREATE_FOLLOWUPS_SQL: &str = include_str!("tasks/create_followups.sql");
+
 /// Marks every due task `overdue` as of `now`, in one statement.
 pub async fn mark_overdue(db: &Db, now: DateTime<Utc>) -> Result<OverdueReport, StoreError> {
     let client = db.client().await?;
     let row = client
-        .query_typed(
-            include_str!("tasks/mark_overdue.sql"),
-            &[(&now, Type::TIMESTAMPTZ)],
-        )
+        .query_typed(MARK_OVERDUE_SQL, &[(&now, Type::TIMESTAMPTZ)])
         .await?
         .into_iter()
         .next()
@@ -60,7 +63,7 @@ pub async fn create_followups(
     let client = db.client().await?;
     let row = client
         .query_typed(
-            include_str!("tasks/create_followups.sql"),
+            CREATE_FOLLOWUPS_SQL,
             &[(&now, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
         )
         .await?

@@ -1,4 +1,4 @@
--- The Stripe webhook's use case (DESIGN.md section 3, issue 10): one verified event journaled
+-- The Stripe webhook's use case (docs/architecture.md section 5.4, issue 10): one verified event journaled
 -- and applied in one statement, so one transaction.
 --
 -- ingest_stripe(event id, body as jsonb, p) where p is what Rust parsed (store::billing):
