@@ -1,3 +1,35 @@
+-- Usage metering: a workspace's conversations, messages and tokens per billing period.
+--
+-- Why sharded counters (issue 16; migrations/V18__usage_without_hot_row.sql has the table):
+-- with one row per workspace and period, every delivery of a workspace updated that row and
+-- held its lock until commit, so a workspace's deliveries ran one at a time, whoever they were
+-- about (measured: about half of every ingest was spent queueing for it). A period is now
+-- counted in up to 64 rows, summed on read, and a delivery adds to the first one that no other
+-- transaction holds (FOR NO KEY UPDATE SKIP LOCKED): it never waits for another delivery's
+-- counter. A quiet workspace only ever has shard 0, the row usage_reset creates; a busy one
+-- grows about one counter per delivery that runs at the same time, and no more.
+--
+-- The alternatives, and why not:
+-- - An append-only usage_events table rolled up by a job: inserts never wait, but the answer's
+--   `usage` must read the period's total, which is then the rolled-up row plus every event not
+--   rolled up yet: a read that grows with traffic (a minute of 1,000 deliveries/s is 60,000 rows
+--   to sum per delivery) unless it is allowed to be stale by a whole rollup interval.
+-- - Counting only when a conversation starts: it still writes one row per workspace for every
+--   new chat session or WhatsApp window, which is most deliveries of a busy workspace (in the
+--   shared bench, every person's first message), and message counts would lag behind scoring.
+-- Sharded rows keep every total exact at commit, cost one row update and a read of at most 64
+-- rows (one index range of workspace_usage_period_shard_key) per delivery, and need no job.
+--
+-- Exactness: each delivery adds its counts to exactly one row, in its own transaction, so a
+-- period's total is the sum of what committed; the answer's `usage` is that sum as this
+-- transaction sees it (other deliveries still in flight are not in it yet).
+--
+-- Closed periods: close_usage_periods (run by usage_reset) sets closed_at on every counter of
+-- an ended period after waiting for every transaction that holds one; counting never touches a
+-- closed row (the SKIP LOCKED pick, re-checked on the newest row version, and the new-counter
+-- path both require closed_at IS NULL), so a closed period's total never changes, and a late
+-- delivery is counted in the period of the moment it runs instead.
+
 -- The billing period a moment belongs to: the subscription's current period when it covers
 -- the moment, else the calendar month (UTC).
 CREATE OR REPLACE FUNCTION usage_period(p_workspace_id uuid, p_at timestamptz,
@@ -11,37 +43,164 @@ LANGUAGE sql STABLE AS $$
      AND s.current_period_start <= p_at AND p_at < s.current_period_end
 $$;
 
--- Adds to a workspace's usage in the period of p_at in one atomic upsert, and returns the
--- period's totals with the plan's conversation limit (NULL = unlimited; effective_plan.sql).
+-- Adds to a workspace's usage in the period of p_at and returns the period's totals (this
+-- delivery included, other deliveries in flight not) with the plan's conversation limit
+-- (NULL = unlimited; effective_plan.sql).
+--
+-- Locks: one workspace_usage row, FOR NO KEY UPDATE (no key changes), held to commit. It is
+-- taken SKIP LOCKED, so it serialises nothing: a delivery that finds every counter of the
+-- period held creates a counter of its own. Only that rare path may wait: on shard 0's KEY
+-- SHARE against close_usage_periods (which must see every counter of a period before closing
+-- it), and on its own shard number if another backend with the same pid residue holds it.
 CREATE OR REPLACE FUNCTION add_usage(p_workspace_id uuid, p_at timestamptz,
                           p_conversations integer, p_messages integer, p_tokens bigint DEFAULT 0,
                           OUT conversations integer, OUT messages integer,
                           OUT conversation_limit integer)
-LANGUAGE sql AS $$
-    WITH period AS (SELECT * FROM usage_period(p_workspace_id, p_at)),
-    upserted AS (
-        INSERT INTO workspace_usage AS u (workspace_id, period_start, period_end, conversations, messages, tokens_used)
-        SELECT p_workspace_id, period.period_start, period.period_end, p_conversations, p_messages, p_tokens
-        FROM period
-        ON CONFLICT (workspace_id, period_start) DO UPDATE
-            SET conversations = u.conversations + EXCLUDED.conversations,
-                messages = u.messages + EXCLUDED.messages,
-                tokens_used = u.tokens_used + EXCLUDED.tokens_used
-        RETURNING u.conversations, u.messages
-    )
-    SELECT upserted.conversations, upserted.messages,
-           workspace_conversation_limit(p_workspace_id)
-    FROM upserted
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_at    timestamptz := p_at;
+    v_start timestamptz;
+    v_end   timestamptz;
+    v_id    uuid;
+BEGIN
+    FOR attempt IN 1..3 LOOP
+        -- 1. The usual case, one statement: add to the first open counter of the period that
+        --    no transaction holds, and read the period's total beside it.
+        WITH period AS (
+            SELECT p.period_start FROM usage_period(p_workspace_id, v_at) p
+        ), bumped AS (
+            UPDATE workspace_usage u
+            SET conversations = u.conversations + p_conversations,
+                messages = u.messages + p_messages,
+                tokens_used = u.tokens_used + p_tokens
+            WHERE u.id = (SELECT f.id
+                          FROM workspace_usage f
+                          WHERE f.workspace_id = p_workspace_id
+                            AND f.period_start = (SELECT period.period_start FROM period)
+                            AND f.closed_at IS NULL
+                          ORDER BY f.shard
+                          LIMIT 1
+                          FOR NO KEY UPDATE SKIP LOCKED)
+            RETURNING u.id, u.period_start, u.conversations, u.messages
+        )
+        SELECT b.id, b.conversations + coalesce(o.conversations, 0),
+               b.messages + coalesce(o.messages, 0),
+               workspace_conversation_limit(p_workspace_id)
+        INTO v_id, conversations, messages, conversation_limit
+        FROM bumped b
+        CROSS JOIN LATERAL (
+            SELECT sum(o.conversations)::int AS conversations, sum(o.messages)::int AS messages
+            FROM workspace_usage o
+            WHERE o.workspace_id = p_workspace_id AND o.period_start = b.period_start
+              AND o.id <> b.id
+        ) o;
+        IF v_id IS NOT NULL THEN
+            RETURN;
+        END IF;
+
+        SELECT p.period_start, p.period_end INTO v_start, v_end
+        FROM usage_period(p_workspace_id, v_at) p;
+
+        -- 2. The period has no counter yet (usage_reset has not run in it): shard 0. When
+        --    another transaction is inserting it right now, this waits for that one and then
+        --    does nothing.
+        INSERT INTO workspace_usage AS u (workspace_id, period_start, period_end, shard,
+                                          conversations, messages, tokens_used)
+        VALUES (p_workspace_id, v_start, v_end, 0, p_conversations, p_messages, p_tokens)
+        ON CONFLICT (workspace_id, period_start, shard) DO NOTHING
+        RETURNING u.id INTO v_id;
+
+        -- 3. Every counter is held: one of this backend's own. The KEY SHARE lock on shard 0
+        --    (compatible with the deliveries updating it) makes close_usage_periods wait for
+        --    this insert, and after a close finds no open shard 0, so nothing is inserted.
+        IF v_id IS NULL THEN
+            WITH open_period AS (
+                SELECT z.id
+                FROM workspace_usage z
+                WHERE z.workspace_id = p_workspace_id AND z.period_start = v_start
+                  AND z.shard = 0 AND z.closed_at IS NULL
+                FOR KEY SHARE
+            )
+            INSERT INTO workspace_usage AS u (workspace_id, period_start, period_end, shard,
+                                              conversations, messages, tokens_used)
+            SELECT p_workspace_id, v_start, v_end, 1 + pg_backend_pid() % 63,
+                   p_conversations, p_messages, p_tokens
+            FROM open_period
+            ON CONFLICT (workspace_id, period_start, shard) DO UPDATE
+                SET conversations = u.conversations + EXCLUDED.conversations,
+                    messages = u.messages + EXCLUDED.messages,
+                    tokens_used = u.tokens_used + EXCLUDED.tokens_used
+                WHERE u.closed_at IS NULL
+            RETURNING u.id INTO v_id;
+        END IF;
+
+        IF v_id IS NOT NULL THEN
+            SELECT coalesce(sum(u.conversations), 0)::int, coalesce(sum(u.messages), 0)::int,
+                   workspace_conversation_limit(p_workspace_id)
+            INTO conversations, messages, conversation_limit
+            FROM workspace_usage u
+            WHERE u.workspace_id = p_workspace_id AND u.period_start = v_start;
+            RETURN;
+        END IF;
+
+        -- 4. The period of p_at was closed while this delivery ran: it counts in the period
+        --    of now (a closed period's total never changes).
+        v_at := clock_timestamp();
+    END LOOP;
+    RAISE EXCEPTION 'add_usage: no open usage period for workspace % at %', p_workspace_id, v_at
+        USING ERRCODE = 'object_not_in_prerequisite_state';
+END;
 $$;
 
--- A workspace's usage in the period of p_at, read without writing (0 when nothing was counted).
+-- A workspace's usage in the period of p_at, read without writing or locking (0 when nothing
+-- was counted): the sum of the period's counters.
 CREATE OR REPLACE FUNCTION current_usage(p_workspace_id uuid, p_at timestamptz,
                               OUT conversations integer, OUT messages integer,
                               OUT conversation_limit integer)
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(u.conversations, 0), coalesce(u.messages, 0),
+    SELECT coalesce(sum(u.conversations), 0)::int, coalesce(sum(u.messages), 0)::int,
            workspace_conversation_limit(p_workspace_id)
     FROM usage_period(p_workspace_id, p_at) period
     LEFT JOIN workspace_usage u
       ON u.workspace_id = p_workspace_id AND u.period_start = period.period_start
 $$;
+
+-- Closes every period that ended at or before p_now (usage_reset runs it) and returns how many
+-- (workspace, period) pairs it closed. Two statements on purpose:
+-- 1. lock every open counter of an ended period FOR UPDATE, which waits for each delivery that
+--    holds one (FOR NO KEY UPDATE) or is adding a counter to the period (KEY SHARE on shard 0);
+-- 2. then, in a new snapshot that sees what they committed (counters created meanwhile
+--    included), mark them closed.
+-- Afterwards no delivery can change them: add_usage only touches rows with closed_at NULL and
+-- only creates a counter while shard 0 is open.
+CREATE OR REPLACE FUNCTION close_usage_periods(p_now timestamptz) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_closed integer;
+BEGIN
+    PERFORM 1
+    FROM workspace_usage u
+    WHERE u.period_end <= p_now AND u.closed_at IS NULL
+    ORDER BY u.id
+    FOR UPDATE;
+
+    WITH closed AS (
+        UPDATE workspace_usage u SET closed_at = p_now
+        WHERE u.period_end <= p_now AND u.closed_at IS NULL
+        RETURNING u.workspace_id, u.period_start
+    )
+    SELECT count(DISTINCT (c.workspace_id, c.period_start))::int INTO v_closed FROM closed c;
+    RETURN v_closed;
+END;
+$$;
+
+-- A period's totals, one row per workspace and period: the sum of its counters. What
+-- dashboards and billing read (workspace_usage itself has one row per counter).
+CREATE OR REPLACE VIEW workspace_period_usage AS
+SELECT u.workspace_id, u.period_start, max(u.period_end) AS period_end,
+       sum(u.conversations)::int AS conversations, sum(u.messages)::int AS messages,
+       sum(u.tokens_used)::bigint AS tokens_used,
+       bool_and(u.closed_at IS NOT NULL) AS closed, max(u.closed_at) AS closed_at,
+       count(*)::int AS counters
+FROM workspace_usage u
+GROUP BY u.workspace_id, u.period_start;

@@ -8,10 +8,37 @@
 -- usage metering are resolve_lead (leads/) and add_usage (billing/); nothing here resolves
 -- leads another way.
 --
--- The order of the locks taken below is fixed, so deliveries running at once can wait for each
--- other but never deadlock: the journal key's lock, then the identity locks (resolve_lead, sorted),
--- then the lead row, the web_sessions row, and last the workspace_usage row, the one row every
--- delivery of a workspace updates, so it is held for as short a time as possible.
+-- Locks, in the order they are taken (a fixed order, so deliveries running at once can wait for
+-- each other but never deadlock), with why each is needed and what it serialises:
+-- 1. journal_open: an advisory lock on the journal key (workspace + client message_id). Why:
+--    copies of one delivery (a client's retry racing the original) must apply once; the second
+--    copy waits, then finds the journal row and is answered from it. Serialises only copies of
+--    the same message_id.
+-- 2. resolve_lead_identities: one advisory lock per identity (phone, email, web session),
+--    sorted. Why: finding or creating the lead is check-then-insert; the lock makes two
+--    deliveries naming the same identity run one after the other, so one person never becomes
+--    two leads. Serialises only deliveries about the same person (or the same chat session);
+--    two people of one workspace never wait for each other. The identity rows it upserts are
+--    covered by these locks.
+-- 3. Inserting the message, intents and identities checks their foreign keys: KEY SHARE on the
+--    lead and workspace rows, which conflicts with nobody who does not delete them or change
+--    their keys (scoring locks leads FOR NO KEY UPDATE: scoring/lock.sql).
+-- 4. The web_sessions row (upsert on (workspace_id, external_session_id), a no-key update of an
+--    existing row). Why: message_count and the session's facts are read-modify-write. Serialises
+--    deliveries of one chat session, which 2 already serialised through the web_session identity.
+-- 5. The lead row, FOR NO KEY UPDATE by the one UPDATE below (contact details and web facts
+--    together: the row is written once per delivery). Why: the same read-modify-write on the
+--    lead's facts. Serialises deliveries about one lead, and waits for a scoring batch holding
+--    the lead (a short transaction); never blocks a foreign-key check.
+-- 6. One workspace_usage counter, FOR NO KEY UPDATE SKIP LOCKED (add_usage, billing/usage.sql):
+--    a counter no other transaction holds, so it serialises nothing.
+-- 7. The outbox and journal rows are new rows (the journal's unique key is already covered by 1).
+--
+-- Statements: the journal lock and its read (2), lead resolution (lock, one primary-key read of
+-- the identities, the identity upsert; the lead insert for a new person), the message, intents
+-- and session in one statement, the lead update, usage (one statement in the usual case), and
+-- the outbox job with the journal row in one statement. A replay stops after the journal read
+-- and a usage read.
 
 -- The usage part of the response.
 CREATE OR REPLACE FUNCTION web_agent_usage_json(p_conversations integer, p_limit integer) RETURNS jsonb
@@ -45,6 +72,7 @@ DECLARE
     v_session_key    text := p ->> 'external_session_id';
     v_phone          text := p ->> 'phone_e164';
     v_email          text := p ->> 'email';
+    v_name           text := p ->> 'name';
     v_message        text := p ->> 'message';
     v_sender         text := p ->> 'sender';
     v_agent          uuid := (p ->> 'agent_id')::uuid;
@@ -54,10 +82,10 @@ DECLARE
     v_booking_time   time := (p #>> '{booking,time}')::time;
     v_event_key      text := p ->> 'event_key';
     v_journal        record;
-    v_identities     jsonb;
     v_lead           uuid;
     v_created        boolean;
     v_conflicts      uuid[];
+    v_email_known    boolean;
     v_conversation   uuid;
     v_session        uuid;
     v_session_new    boolean := false;
@@ -68,7 +96,7 @@ DECLARE
     v_result         jsonb;
 BEGIN
     -- Copies of one delivery run one after the other; a processed one is answered from the
-    -- journal with the same ids and writes nothing (journal/journal.sql).
+    -- journal with the same ids and writes nothing but a usage read (journal/journal.sql).
     SELECT * INTO v_journal FROM journal_open('web_agent', v_event_key);
     IF v_journal.replay THEN
         SELECT u.conversations, u.conversation_limit INTO v_conversations, v_limit
@@ -98,52 +126,55 @@ BEGIN
     END IF;
 
     -- The person: strongest identity first (phone, email, web session); conflicts are recorded
-    -- by resolve_lead in audit_logs, never merged.
-    SELECT coalesce(jsonb_agg(jsonb_build_object('kind', i.kind, 'value', i.value)), '[]'::jsonb)
-    INTO v_identities
-    FROM (VALUES ('phone', v_phone), ('email', v_email), ('web_session', v_session_key)) AS i (kind, value)
-    WHERE i.value IS NOT NULL;
+    -- by resolve_lead_identities in audit_logs, never merged. The identities are built as an
+    -- expression (no query); the lead's row is written once, by the UPDATE further down.
+    SELECT r.lead_id, r.created, r.conflicting_lead_ids, r.email_known
+    INTO v_lead, v_created, v_conflicts, v_email_known
+    FROM resolve_lead_identities(
+        v_ws,
+        jsonb_path_query_array(
+            jsonb_build_array(jsonb_build_object('kind', 'phone', 'value', v_phone),
+                              jsonb_build_object('kind', 'email', 'value', v_email),
+                              jsonb_build_object('kind', 'web_session', 'value', v_session_key)),
+            '$[*] ? (@.value != null)'),
+        'web', v_at, v_phone, p ->> 'phone_raw', v_email, v_name) r;
 
-    SELECT r.lead_id, r.created, r.conflicting_lead_ids INTO v_lead, v_created, v_conflicts
-    FROM resolve_lead(v_ws, v_identities, 'web', v_at, v_phone, p ->> 'phone_raw', v_email,
-                      p ->> 'name') r;
-
-    -- The message, once per message_id (the journal already guarantees it; the unique key is
-    -- the database's own guard).
-    IF v_message IS NOT NULL THEN
+    -- The message (once per message_id: the journal already guarantees it, the unique key is
+    -- the database's own guard), its intents (detected by the caller, domain::intent::detect,
+    -- in customer text only) and the chat session, in one statement. A session already linked
+    -- to another lead (a conflict) keeps its lead: moving it would be the silent merge
+    -- resolve_lead refuses to do.
+    WITH stored AS (
         INSERT INTO conversations (workspace_id, lead_id, channel, sender, content, message_type,
                                    external_id, metadata, sent_at, received_at)
-        VALUES (v_ws, v_lead, 'web', v_sender, v_message, 'text', v_message_id,
-                jsonb_strip_nulls(jsonb_build_object('external_session_id', v_session_key,
-                                                     'metadata', v_metadata)),
-                v_at, v_at)
+        SELECT v_ws, v_lead, 'web', v_sender, v_message, 'text', v_message_id,
+               jsonb_strip_nulls(jsonb_build_object('external_session_id', v_session_key,
+                                                    'metadata', v_metadata)),
+               v_at, v_at
+        WHERE v_message IS NOT NULL
         ON CONFLICT (workspace_id, channel, external_id) DO NOTHING
-        RETURNING id INTO v_conversation;
-    END IF;
-
-    -- Intents were detected by the caller (domain::intent::detect) in customer text only.
-    IF v_conversation IS NOT NULL AND v_sender = 'customer' THEN
+        RETURNING id
+    ), intents AS (
         INSERT INTO lead_intents_log (lead_id, conversation_id, intent, confidence, matched, created_at)
-        SELECT v_lead, v_conversation, i.intent, i.confidence, i.matched, v_at
-        FROM jsonb_to_recordset(coalesce(p -> 'intents', '[]'::jsonb))
+        SELECT v_lead, stored.id, i.intent, i.confidence, i.matched, v_at
+        FROM stored
+        CROSS JOIN jsonb_to_recordset(coalesce(p -> 'intents', '[]'::jsonb))
              AS i (intent text, confidence real, matched text)
-        ON CONFLICT (conversation_id, intent) DO NOTHING;
-    END IF;
-
-    -- The chat session. A session already linked to another lead (a conflict) keeps its lead:
-    -- moving it would be the silent merge resolve_lead refuses to do.
-    IF v_session_key IS NOT NULL THEN
+        WHERE v_sender = 'customer'
+        ON CONFLICT (conversation_id, intent) DO NOTHING
+    ), session AS (
         INSERT INTO web_sessions AS s (workspace_id, lead_id, external_session_id, website_url,
                                        conversation_summary, user_inputs_summary, booking_status,
                                        booking_date, booking_time, message_count, last_message_at,
                                        channel_data)
-        VALUES (v_ws, v_lead, v_session_key, p ->> 'website_url',
-                p ->> 'conversation_summary', p ->> 'user_inputs_summary',
-                coalesce(v_booking_status, CASE WHEN v_booking_date IS NOT NULL THEN 'pending' END),
-                v_booking_date, v_booking_time,
-                CASE WHEN v_conversation IS NOT NULL THEN 1 ELSE 0 END,
-                CASE WHEN v_conversation IS NOT NULL THEN v_at END,
-                CASE WHEN v_metadata IS NOT NULL THEN jsonb_build_object('metadata', v_metadata) ELSE '{}'::jsonb END)
+        SELECT v_ws, v_lead, v_session_key, p ->> 'website_url',
+               p ->> 'conversation_summary', p ->> 'user_inputs_summary',
+               coalesce(v_booking_status, CASE WHEN v_booking_date IS NOT NULL THEN 'pending' END),
+               v_booking_date, v_booking_time,
+               (SELECT count(*)::int FROM stored),
+               CASE WHEN EXISTS (SELECT 1 FROM stored) THEN v_at END,
+               CASE WHEN v_metadata IS NOT NULL THEN jsonb_build_object('metadata', v_metadata) ELSE '{}'::jsonb END
+        WHERE v_session_key IS NOT NULL
         ON CONFLICT (workspace_id, external_session_id) DO UPDATE SET
             website_url = coalesce(EXCLUDED.website_url, s.website_url),
             conversation_summary = coalesce(EXCLUDED.conversation_summary, s.conversation_summary),
@@ -159,12 +190,29 @@ BEGIN
                     CASE WHEN jsonb_typeof(s.channel_data -> 'metadata') = 'object'
                          THEN s.channel_data -> 'metadata' ELSE '{}'::jsonb END || v_metadata)
                 END
-        RETURNING s.id, (s.xmax = 0) INTO v_session, v_session_new;
-    END IF;
+        RETURNING s.id, (s.xmax = 0) AS inserted
+    )
+    SELECT (SELECT stored.id FROM stored), session.id, coalesce(session.inserted, false)
+    INTO v_conversation, v_session, v_session_new
+    FROM (SELECT 1) one
+    LEFT JOIN session ON true;
 
-    -- What resolve_lead does not write: customer activity, booking, source agent, and the web
-    -- facts in unified_context, merged so that an absent field never erases a stored one.
+    -- The lead, written once: the contact details resolve_lead would fill (the same rules as
+    -- resolve_lead in leads/resolve_lead.sql: fill what is empty, never overwrite, a phone
+    -- already on another lead stays there) and what only this channel knows: customer activity,
+    -- booking, source agent, and the web facts in unified_context, merged so that an absent
+    -- field never erases a stored one.
     UPDATE leads l SET
+        name = coalesce(l.name, v_name),
+        email = coalesce(l.email, CASE WHEN NOT v_email_known THEN v_email END),
+        phone_e164 = CASE
+            WHEN l.phone_e164 IS NULL AND v_phone IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM leads o WHERE o.workspace_id = v_ws AND o.phone_e164 = v_phone)
+            THEN v_phone ELSE l.phone_e164 END,
+        phone_raw = CASE WHEN l.phone_e164 IS NULL AND v_phone IS NOT NULL
+                         THEN coalesce(p ->> 'phone_raw', l.phone_raw) ELSE l.phone_raw END,
+        last_touchpoint = 'web',
+        last_interaction_at = greatest(l.last_interaction_at, v_at),
         last_customer_message_at = CASE
             WHEN v_conversation IS NOT NULL AND v_sender = 'customer'
             THEN greatest(l.last_customer_message_at, v_at)
@@ -189,8 +237,8 @@ BEGIN
                 'last_interaction_at', v_at)))
     WHERE l.id = v_lead;
 
-    -- Usage last: its row is shared by every delivery of the workspace. A new session is a
-    -- conversation, a new stored message a message; nothing counted means nothing written.
+    -- Usage: a new session is a conversation, a new stored message a message; nothing counted
+    -- means nothing written. add_usage never waits for another delivery (billing/usage.sql).
     IF v_session_new OR v_conversation IS NOT NULL THEN
         SELECT u.conversations, u.conversation_limit INTO v_conversations, v_limit
         FROM add_usage(v_ws, v_at, CASE WHEN v_session_new THEN 1 ELSE 0 END,
@@ -200,12 +248,12 @@ BEGIN
         FROM current_usage(v_ws, v_at) u;
     END IF;
 
-    SELECT j.id, j.payload INTO v_job_id, v_job_payload
-    FROM enqueue_score_lead(v_ws, v_lead, coalesce(p ->> 'reason', 'web_agent')) j;
-
+    -- The score_lead job and the journal row, in one statement.
     v_result := jsonb_build_object('lead_id', v_lead, 'session_id', v_session,
                                    'message_id', v_conversation, 'created', v_created);
-    PERFORM journal_close('web_agent', v_event_key, v_ws, p_body, v_result);
+    SELECT j.id, j.payload INTO v_job_id, v_job_payload
+    FROM enqueue_score_lead(v_ws, v_lead, coalesce(p ->> 'reason', 'web_agent')) j
+    CROSS JOIN LATERAL journal_close('web_agent', v_event_key, v_ws, p_body, v_result) c;
 
     RETURN v_result || jsonb_build_object(
         'duplicate', false,

@@ -1,0 +1,32 @@
+-- Usage without a hot row (issue 16).
+--
+-- Until now a workspace had one workspace_usage row per billing period, and every delivery of
+-- the workspace updated it and held its row lock until commit: deliveries of one workspace ran
+-- one after the other for the length of that lock, whoever they were about.
+--
+-- A period is now counted in up to 64 counter rows, its shards, summed when read
+-- (billing/usage.sql says how they are chosen and why this design):
+-- - shard 0 is the row the period always had (usage_reset creates it; a quiet workspace never
+--   gets another one, so its period is still one row);
+-- - shards 1..63 are created only when every existing counter of the period is held by a
+--   delivery still in flight.
+-- The totals of a period are sum() over its rows; the view workspace_period_usage (a source,
+-- billing/usage.sql) is that sum, one row per workspace and period.
+--
+-- closed_at: usage_reset closes a period once it has ended (close_usage_periods), after every
+-- delivery that counted into it has committed; counters of a closed period never change again,
+-- and a delivery that would count into it counts into the period of the moment it runs.
+
+ALTER TABLE workspace_usage
+    ADD COLUMN shard smallint NOT NULL DEFAULT 0,
+    ADD COLUMN closed_at timestamptz,
+    ADD CONSTRAINT workspace_usage_shard_range CHECK (shard BETWEEN 0 AND 63);
+
+-- One row per workspace, period and shard (was: per workspace and period). The new key's index
+-- also serves every read of a period: its rows are one range, in shard order.
+ALTER TABLE workspace_usage DROP CONSTRAINT workspace_usage_workspace_id_period_start_key;
+ALTER TABLE workspace_usage
+    ADD CONSTRAINT workspace_usage_period_shard_key UNIQUE (workspace_id, period_start, shard);
+
+-- Periods that had already ended are closed as they stand.
+UPDATE workspace_usage SET closed_at = now() WHERE period_end <= now() AND closed_at IS NULL;
