@@ -96,6 +96,10 @@ impl World {
             .expect("a booking");
     }
 
+    fn workspace_id(&self) -> WorkspaceId {
+        WorkspaceId::from_uuid(self.workspace)
+    }
+
     fn job(&self, lead: Uuid) -> Job {
         Job::score_lead(
             WorkspaceId::from_uuid(self.workspace),
@@ -329,6 +333,7 @@ async fn an_override_holds_its_stage_while_the_score_updates_until_a_booking_cle
     let now = at("2026-11-20T10:00:00Z");
     store::scoring::set_override(
         world.test.db(),
+        world.workspace_id(),
         LeadId::from_uuid(lead),
         "Qualified",
         None,
@@ -379,6 +384,7 @@ async fn clearing_an_override_logs_it_and_enqueues_a_rescore() {
     let id = LeadId::from_uuid(lead);
     store::scoring::set_override(
         world.test.db(),
+        world.workspace_id(),
         id,
         "High Intent",
         Some("negotiation"),
@@ -388,12 +394,19 @@ async fn clearing_an_override_logs_it_and_enqueues_a_rescore() {
     .await
     .expect("set");
 
-    let cleared = store::scoring::clear_override(world.test.db(), id, None, Some("done"))
-        .await
-        .expect("clear");
-    let again = store::scoring::clear_override(world.test.db(), id, None, None)
-        .await
-        .expect("clear again");
+    let cleared = store::scoring::clear_override(
+        world.test.db(),
+        world.workspace_id(),
+        id,
+        None,
+        Some("done"),
+    )
+    .await
+    .expect("clear");
+    let again =
+        store::scoring::clear_override(world.test.db(), world.workspace_id(), id, None, None)
+            .await
+            .expect("clear again");
 
     assert!(cleared && !again, "clearing twice is harmless");
     let (_, _, _, pinned) = world.state(lead).await;
@@ -422,9 +435,17 @@ async fn an_invalid_override_is_refused_with_the_field_named() {
         ("High Intent", Some("pending"), "sub_stage"),
     ];
     for (stage, sub_stage, field) in cases {
-        let err = store::scoring::set_override(world.test.db(), lead, stage, sub_stage, None, None)
-            .await
-            .expect_err("refused");
+        let err = store::scoring::set_override(
+            world.test.db(),
+            world.workspace_id(),
+            lead,
+            stage,
+            sub_stage,
+            None,
+            None,
+        )
+        .await
+        .expect_err("refused");
         let message = match &err {
             store::StoreError::Database(e) => e
                 .as_db_error()
@@ -561,8 +582,8 @@ async fn an_override_committed_while_scoring_waits_for_the_lead_is_respected() {
     let mut person = world.test.client().await;
     let tx = person.transaction().await.expect("begin");
     tx.query_one(
-        "SELECT id FROM set_lead_stage_override($1, 'Closed Lost', NULL, NULL, 'lost to a rival')",
-        &[&lead],
+        "SELECT id FROM pin_lead_stage($1, $2, 'Closed Lost', NULL, NULL, 'lost to a rival')",
+        &[&world.workspace, &lead],
     )
     .await
     .expect("set the override inside the open transaction");

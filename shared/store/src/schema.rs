@@ -59,6 +59,8 @@ pub const SOURCES: &[Source] = sources![
     "sites/listing_triggers",
     "sites/agent_trigger",
     "sites/publish",
+    // Last: who may use what, set-wise over everything above (roles and policies: V19).
+    "security/grants",
 ];
 
 /// A short hash of every source's name and text: `schema_sources` records the one applied, and

@@ -8,8 +8,9 @@
 //! audit row ([`apply.sql`](scoring/apply.sql)), all in one transaction. A lead whose inputs did
 //! not change is not written at all, so replaying a job changes nothing.
 //!
-//! Also here: the `cold_leads` rule the scheduled job runs, and thin wrappers over the override
-//! functions dashboards call (`scoring/overrides.sql`).
+//! Also here: the `cold_leads` rule the scheduled job runs, and thin wrappers over the internal
+//! override functions (`scoring/overrides.sql`: `pin_lead_stage` / `unpin_lead_stage`, for
+//! server-side code; dashboards call the JWT-checked RPCs beside them).
 
 use crate::{Db, StoreError};
 use chrono::{DateTime, Utc};
@@ -261,9 +262,14 @@ pub async fn mark_cold_leads(db: &Db, now: DateTime<Utc>, limit: i32) -> Result<
     Ok(rows.len() as u64)
 }
 
-/// Pins a lead's stage for a member (what a dashboard's RPC call does).
+/// Pins a lead's stage on behalf of a member (`None`: the system or an operator), in the workspace
+/// the caller's credential resolved. Server-side code calls this (the internal `pin_lead_stage`,
+/// granted to the functions' role only); a dashboard calls the `set_lead_stage_override` RPC
+/// with the user's JWT instead (`scoring/overrides.sql`). A lead of another workspace is
+/// not found, like one that does not exist.
 pub async fn set_override(
     db: &Db,
+    workspace_id: WorkspaceId,
     lead_id: LeadId,
     stage: &str,
     sub_stage: Option<&str>,
@@ -273,8 +279,9 @@ pub async fn set_override(
     let client = db.client().await?;
     client
         .query_one(
-            "SELECT id FROM set_lead_stage_override($1, $2, $3, $4, $5)",
+            "SELECT id FROM pin_lead_stage($1, $2, $3, $4, $5, $6)",
             &[
+                &workspace_id.as_uuid(),
                 &lead_id.as_uuid(),
                 &stage,
                 &sub_stage,
@@ -286,9 +293,11 @@ pub async fn set_override(
     Ok(())
 }
 
-/// Clears a lead's override; returns false when it had none.
+/// Clears a lead's override on behalf of a member (as [`set_override`]); returns false when it
+/// had none.
 pub async fn clear_override(
     db: &Db,
+    workspace_id: WorkspaceId,
     lead_id: LeadId,
     member_id: Option<MemberId>,
     reason: Option<&str>,
@@ -296,8 +305,13 @@ pub async fn clear_override(
     let client = db.client().await?;
     let row = client
         .query_one(
-            "SELECT clear_lead_stage_override($1, $2, $3)",
-            &[&lead_id.as_uuid(), &member_id.map(|m| m.as_uuid()), &reason],
+            "SELECT unpin_lead_stage($1, $2, $3, $4)",
+            &[
+                &workspace_id.as_uuid(),
+                &lead_id.as_uuid(),
+                &member_id.map(|m| m.as_uuid()),
+                &reason,
+            ],
         )
         .await?;
     Ok(row.try_get(0)?)

@@ -1,7 +1,10 @@
 -- unified_leads: one row per lead as PROXe's dashboard reads it, with the latest session of each
 -- channel and the social sessions aggregated under metadata. Only leads that are a person we can
 -- name or reach (a name, an email or a phone) are listed; session-only leads stay out of the list.
-CREATE OR REPLACE VIEW unified_leads AS
+-- security_invoker: the caller's privileges and row-level security apply to the tables it reads,
+-- so a dashboard user sees through it exactly the leads and sessions the policies admit
+-- (migrations/V19__roles_and_row_level_security.sql), not what the view's owner could.
+CREATE OR REPLACE VIEW unified_leads WITH (security_invoker = true) AS
 SELECT
     l.id,
     l.workspace_id,
