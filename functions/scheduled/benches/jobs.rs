@@ -22,6 +22,7 @@ const NOW: &str = "2026-11-21T10:00:00Z";
 async fn main() {
     let test = TestDb::new().await;
     let client = test.client().await;
+    report_settings(&client).await;
     let started = Instant::now();
     // Leads silent for three days (the default rule's two days have passed); every tenth is
     // Converted and must be skipped. Each lead has five tasks: due, in progress and due, postponed
@@ -72,6 +73,35 @@ async fn main() {
     };
     time(&jobs, ScheduledJob::OverdueTasks, "marked", TASKS).await;
     time(&jobs, ScheduledJob::LeadFollowups, "created", LEADS).await;
+}
+
+/// The server settings that bound the figures, printed with them: the test harness's cluster
+/// trades durability for speed (`fsync`, `synchronous_commit` and `full_page_writes` off), which
+/// production must not, so the figures are what the statements cost, not what a durable server
+/// adds for flushing WAL.
+async fn report_settings(client: &store::tokio_postgres::Client) {
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version'), current_setting('shared_buffers'),
+                    current_setting('work_mem'), current_setting('max_wal_size'),
+                    current_setting('fsync'), current_setting('synchronous_commit'),
+                    current_setting('full_page_writes')",
+            &[],
+        )
+        .await
+        .expect("read the server settings");
+    let setting = |i: usize| row.get::<_, String>(i);
+    report_line(&format!(
+        "server: PostgreSQL {}, shared_buffers {}, work_mem {}, max_wal_size {}; \
+         fsync {}, synchronous_commit {}, full_page_writes {} (not durable unless all three are on)",
+        setting(0),
+        setting(1),
+        setting(2),
+        setting(3),
+        setting(4),
+        setting(5),
+        setting(6),
+    ));
 }
 
 /// With `BENCH_EXPLAIN=1`: each job's statement under EXPLAIN ANALYZE (trigger and foreign-key
