@@ -35,7 +35,7 @@ use crate::ids::AgentId;
 use crate::intent::{self, IntentHit};
 use crate::phone::PhoneNumber;
 use crate::validation::ValidationErrors;
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -563,8 +563,9 @@ fn parse_booking(value: &Value, errors: &mut ValidationErrors) -> Option<Booking
     Some(Booking { status, date, time })
 }
 
-/// `YYYY-MM-DD` exactly: chrono alone would also take `2026-1-5`, and a date written another
-/// way (`05/01/2026`) is ambiguous between regions.
+/// `YYYY-MM-DD` exactly, in years 0001 to 9999: chrono alone would also take `2026-1-5`, a date
+/// written another way (`05/01/2026`) is ambiguous between regions, and year 0000 (1 BC to
+/// chrono) is no year of PostgreSQL's `date`, so it would fail the whole write as a 500.
 fn parse_date(text: &str) -> Option<NaiveDate> {
     let bytes = text.as_bytes();
     let shape = bytes.len() == 10
@@ -575,7 +576,9 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
     if !shape {
         return None;
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|date| date.year() >= 1)
 }
 
 /// `HH:MM`, or `HH:MM:SS` as databases print it; 24-hour.
@@ -896,12 +899,23 @@ mod tests {
             ("2026-12-05", "24:00",    false, "hour 24"),
             ("2026-12-05", "9:30",     false, "unpadded hour"),
             ("2026-12-05", "10:30 PM", false, "12-hour clock"),
+            ("0000-01-01", "10:30",    false, "year zero, which PostgreSQL has not"),
+            ("0001-01-01", "10:30",    true,  "the first year PostgreSQL's date has"),
+            ("9999-12-31", "10:30",    true,  "the last four-digit year"),
         ];
         for (date, time, valid, why) in cases {
             let result =
                 parse(json!({"phone": "9876543210", "booking": {"date": date, "time": time}}));
             assert_eq!(result.is_ok(), valid, "case {date} {time}: {why}");
         }
+    }
+
+    #[test]
+    fn a_booking_in_year_zero_is_refused_naming_booking_date() {
+        // It used to reach PostgreSQL, which has no year 0, and fail the whole delivery as a
+        // 500 (issue 14); openapi.yaml documents the years 0001 to 9999.
+        let result = parse(json!({"phone": "9876543210", "booking": {"date": "0000-01-01"}}));
+        assert_eq!(fields(result), ["booking.date"]);
     }
 
     #[test]
