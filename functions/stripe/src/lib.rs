@@ -9,7 +9,8 @@
 //!    header's value, and nothing is journaled: an unsigned request must not be able to fill the
 //!    journal. An empty configured secret is a 500 (a deployment mistake, never "accept all").
 //! 3. The body is parsed (`domain::stripe`): signed bytes that are not JSON, or not an event,
-//!    are a 400 (Stripe never sends those; a sender holding the secret sent something wrong).
+//!    are a 400 (Stripe never sends those; a sender holding the secret sent something wrong), and
+//!    so is a body with NUL (`\u0000`) in any string or key, which PostgreSQL cannot store.
 //! 4. `store::billing::ingest_stripe` journals and applies the event in one statement and the
 //!    answer is 200, including for types that are not handled (journaled and acknowledged), for
 //!    events that wait for their workspace, and for a replay of an event already processed
@@ -90,9 +91,17 @@ impl Stripe {
             ApiError::Malformed(format!("the body is not a Stripe event: {error}"))
         })?;
         // Parsing succeeded on these bytes, so they are JSON.
-        let body = serde_json::from_slice(raw).map_err(|error| {
+        let body: serde_json::Value = serde_json::from_slice(raw).map_err(|error| {
             ApiError::Malformed(format!("the body is not valid JSON ({error})"))
         })?;
+        // PostgreSQL can store NUL in neither text nor jsonb, so such a body could be neither
+        // applied nor journaled (it was a 500). Stripe never sends one.
+        if has_nul(&body) {
+            return Err(ApiError::Malformed(
+                "the body is not a Stripe event: a string or a key contains NUL (\\u0000)"
+                    .to_owned(),
+            ));
+        }
         let delivery = StripeDelivery::new(&event, body);
 
         match billing::ingest_stripe(&self.db, &delivery).await {
@@ -137,6 +146,18 @@ impl Stripe {
                 }
             }
         }
+    }
+}
+
+/// Whether any string or key anywhere in `value` contains NUL.
+fn has_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(has_nul),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| key.contains('\0') || has_nul(item)),
+        _ => false,
     }
 }
 
