@@ -135,10 +135,10 @@ fn replay_filter(args: &[String]) -> Result<store::journal::ReplayFilter, String
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--provider" => {
-                filter.provider =
-                    Some(store::journal::Provider::parse(value).ok_or_else(|| {
-                        format!("--provider: {value:?} is not one of web_agent, whatsapp, stripe")
-                    })?);
+                let provider = value
+                    .parse::<store::journal::Provider>()
+                    .map_err(|e| format!("--provider: {value:?} {e}"))?;
+                filter.provider = Some(provider);
             }
             "--since" => {
                 let since = chrono::DateTime::parse_from_rfc3339(value)

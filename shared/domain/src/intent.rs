@@ -31,8 +31,8 @@
 //! never disagrees with the consent change the same message made.
 
 use crate::text::normalise;
-use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr, sync::LazyLock};
+use serde::Serialize;
+use std::sync::LazyLock;
 
 pub use crate::text::MAX_DETECT_CHARS;
 
@@ -43,73 +43,26 @@ pub const WORD_CONFIDENCE: f32 = 0.6;
 /// Confidence of a whole message that is a consent keyword.
 pub const WHOLE_MESSAGE_CONFIDENCE: f32 = 1.0;
 
-/// What a customer's message asks for or signals. Declared in priority order: the order of
-/// [`Intent::ALL`] and of [`detect`]'s result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Intent {
-    Booking,
-    SiteVisit,
-    Pricing,
-    Availability,
-    Interest,
-    Objection,
-    HumanHandoff,
-    OptOut,
+crate::text_enum! {
+    /// What a customer's message asks for or signals, by the code stored in
+    /// `lead_intents_log.intent`. Declared in priority order: the order of [`Intent::ALL`] and of
+    /// [`detect`]'s result.
+    Intent, UnknownIntent {
+        Booking => "booking",
+        SiteVisit => "site_visit",
+        Pricing => "pricing",
+        Availability => "availability",
+        Interest => "interest",
+        Objection => "objection",
+        HumanHandoff => "human_handoff",
+        OptOut => "opt_out",
+    }
 }
 
 impl Intent {
-    /// Every intent, in priority order.
-    pub const ALL: [Intent; 8] = [
-        Intent::Booking,
-        Intent::SiteVisit,
-        Intent::Pricing,
-        Intent::Availability,
-        Intent::Interest,
-        Intent::Objection,
-        Intent::HumanHandoff,
-        Intent::OptOut,
-    ];
-
-    /// The code stored in `lead_intents_log.intent`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Intent::Booking => "booking",
-            Intent::SiteVisit => "site_visit",
-            Intent::Pricing => "pricing",
-            Intent::Availability => "availability",
-            Intent::Interest => "interest",
-            Intent::Objection => "objection",
-            Intent::HumanHandoff => "human_handoff",
-            Intent::OptOut => "opt_out",
-        }
-    }
-
     /// Position in [`Intent::ALL`]; lower is higher priority.
     const fn index(self) -> usize {
         self as usize
-    }
-}
-
-impl fmt::Display for Intent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The text was not one of the stored intent codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("is not a known intent")]
-pub struct UnknownIntent;
-
-impl FromStr for Intent {
-    type Err = UnknownIntent;
-
-    fn from_str(code: &str) -> Result<Self, Self::Err> {
-        Intent::ALL
-            .into_iter()
-            .find(|intent| intent.as_str() == code)
-            .ok_or(UnknownIntent)
     }
 }
 

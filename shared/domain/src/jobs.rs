@@ -7,42 +7,18 @@
 
 use crate::ids::{AgentId, LeadId, WorkspaceId};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// The body version this build writes and reads.
 pub const JOB_VERSION: u64 = 1;
 
-/// A queue, by the name stored in `outbox.queue`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Queue {
-    /// Lead scoring (`SCORING_QUEUE_URL`), consumed by score-lead.
-    Scoring,
-    /// Microsite generation (`SITES_QUEUE_URL`), consumed by site-rebuild.
-    Sites,
-}
-
-impl Queue {
-    pub const ALL: [Queue; 2] = [Queue::Scoring, Queue::Sites];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Scoring => "scoring",
-            Self::Sites => "sites",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "scoring" => Some(Self::Scoring),
-            "sites" => Some(Self::Sites),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Queue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+crate::text_enum! {
+    /// A queue, by the name stored in `outbox.queue`.
+    #[derive(PartialOrd, Ord)]
+    Queue, UnknownQueue {
+        /// Lead scoring (`SCORING_QUEUE_URL`), consumed by score-lead.
+        Scoring => "scoring",
+        /// Microsite generation (`SITES_QUEUE_URL`), consumed by site-rebuild.
+        Sites => "sites",
     }
 }
 
@@ -232,7 +208,7 @@ mod tests {
         let site = Job::site_rebuild(WS.parse().expect("uuid"), LEAD.parse().expect("uuid"), "x");
         assert_eq!(site.queue(), Queue::Sites);
         for queue in Queue::ALL {
-            assert_eq!(Queue::parse(queue.as_str()), Some(queue));
+            assert_eq!(queue.as_str().parse::<Queue>(), Ok(queue));
         }
     }
 }

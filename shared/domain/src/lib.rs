@@ -10,6 +10,7 @@
 //! - [`secret`]: a wrapper that keeps secrets out of `Debug`/`Display` and therefore out of logs.
 //! - [`phone`]: `PhoneNumber`, parsed to E.164 with a workspace's default region.
 //! - [`email`]: `Email`, trimmed and lower-cased for matching.
+//! - [`text_enum`](mod@text_enum): `text_enum!`, the one way to write an enum stored as text.
 //! - [`text`]: the one normalisation keyword rules compare (case, accents, punctuation).
 //! - [`intent`]: keyword intent detection (English, Hindi in Latin script, Spanish).
 //! - [`consent`]: opt-out / opt-in keywords (STOP, START and their equivalents).
@@ -40,6 +41,7 @@ pub mod site;
 pub mod stage;
 pub mod stripe;
 pub mod text;
+pub mod text_enum;
 pub mod validation;
 pub mod web_agent;
 pub mod whatsapp;

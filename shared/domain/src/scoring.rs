@@ -125,7 +125,7 @@ impl Readiness {
             "buying_timeline",
         ])
         .and_then(|v| v.as_str())
-        .map(Timeline::parse);
+        .map(Timeline::read);
         let financing_ready = find(&[
             "financing_ready",
             "financing",
@@ -182,13 +182,13 @@ fn is_present(value: &serde_json::Value) -> bool {
     }
 }
 
-/// When the lead wants to move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Timeline {
-    Asap,
-    Soon,
-    Later,
+crate::text_enum! {
+    /// When the lead wants to move.
+    Timeline, UnknownTimeline {
+        Asap => "asap",
+        Soon => "soon",
+        Later => "later",
+    }
 }
 
 impl Timeline {
@@ -199,7 +199,7 @@ impl Timeline {
     /// Asap: "asap", "immediately", "immediate", "urgent", "urgently", "now", "right away",
     /// "as soon as possible". Soon: "soon", "1-3 months" (also "1 - 3 months", "1 to 3 months"),
     /// "within 3 months", "this month", "next month", "within a month".
-    pub fn parse(text: &str) -> Timeline {
+    pub fn read(text: &str) -> Timeline {
         let lowered = text
             .to_lowercase()
             .replace('_', " ")
@@ -221,14 +221,6 @@ impl Timeline {
             "soon" | "1-3 months" | "1 to 3 months" | "within 3 months" | "this month"
             | "next month" | "within a month" => Timeline::Soon,
             _ => Timeline::Later,
-        }
-    }
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Timeline::Asap => "asap",
-            Timeline::Soon => "soon",
-            Timeline::Later => "later",
         }
     }
 }
@@ -861,7 +853,7 @@ mod tests {
             case("just browsing", Timeline::Later, "anything else is later"),
         ];
         for case in cases {
-            assert_eq!(Timeline::parse(case.input), case.want, "{}", case.why);
+            assert_eq!(Timeline::read(case.input), case.want, "{}", case.why);
         }
     }
 
@@ -1074,7 +1066,7 @@ mod tests {
             readiness: Readiness {
                 budget_known: true,
                 location_or_property_type_known: true,
-                timeline: Some(Timeline::parse("this month")),
+                timeline: Some(Timeline::read("this month")),
                 financing_ready: false,
             },
             has_booking: false,

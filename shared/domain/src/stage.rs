@@ -36,8 +36,6 @@
 
 use crate::scoring::is_within_last_24h;
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
 
 /// A score at or above this is `High Intent`.
 pub const HIGH_INTENT_MIN_SCORE: u8 = 61;
@@ -46,62 +44,7 @@ pub const QUALIFIED_MIN_SCORE: u8 = 31;
 /// An `In Sequence` lead silent for more than this many days is `Cold`.
 pub const COLD_AFTER_SILENT_DAYS: i64 = 30;
 
-/// An enum stored as text: `as_str` is the stored text, `FromStr` and serde accept exactly that
-/// text, and the parse error lists every allowed value (it becomes a 422 message).
-macro_rules! text_enum {
-    (
-        $(#[$doc:meta])*
-        $name:ident, $error:ident {
-            $($(#[$variant_doc:meta])* $variant:ident => $text:literal),+ $(,)?
-        }
-    ) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$variant_doc])* #[serde(rename = $text)] $variant),+
-        }
-
-        impl $name {
-            /// Every value, in the order the design lists them.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The text stored in the database and sent over the API.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-
-            fn allowed_values() -> String {
-                Self::ALL.iter().map(|value| value.as_str()).collect::<Vec<_>>().join(", ")
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = $error;
-
-            fn from_str(text: &str) -> Result<Self, Self::Err> {
-                match text {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err($error),
-                }
-            }
-        }
-
-        #[doc = concat!("The text is not one of the stored values of [`", stringify!($name), "`].")]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-        #[error("must be one of: {}", $name::allowed_values())]
-        pub struct $error;
-    };
-}
-
-text_enum! {
+crate::text_enum! {
     /// Where a lead is in the funnel (`leads.lead_stage`).
     Stage, InvalidStage {
         New => "New",
@@ -118,7 +61,7 @@ text_enum! {
     }
 }
 
-text_enum! {
+crate::text_enum! {
     /// A refinement of `High Intent` (`leads.sub_stage`); meaningless under any other stage.
     SubStage, InvalidSubStage {
         Proposal => "proposal",
@@ -127,7 +70,7 @@ text_enum! {
     }
 }
 
-text_enum! {
+crate::text_enum! {
     /// Why a stage changed (`lead_stage_changes.reason`).
     ///
     /// [`decide`] produces `auto_scoring`, `booking_made`, `re_engagement` and `manual_override`;
@@ -1264,25 +1207,22 @@ mod tests {
     #[test]
     fn stored_text_round_trips_through_from_str_and_serde() {
         for stage in Stage::ALL {
-            assert_eq!(stage.as_str().parse::<Stage>(), Ok(*stage));
+            assert_eq!(stage.as_str().parse::<Stage>(), Ok(stage));
             let json = serde_json::to_value(stage).unwrap();
             assert_eq!(json, serde_json::json!(stage.as_str()));
-            assert_eq!(serde_json::from_value::<Stage>(json).unwrap(), *stage);
+            assert_eq!(serde_json::from_value::<Stage>(json).unwrap(), stage);
         }
         for sub_stage in SubStage::ALL {
-            assert_eq!(sub_stage.as_str().parse::<SubStage>(), Ok(*sub_stage));
+            assert_eq!(sub_stage.as_str().parse::<SubStage>(), Ok(sub_stage));
             let json = serde_json::to_value(sub_stage).unwrap();
-            assert_eq!(
-                serde_json::from_value::<SubStage>(json).unwrap(),
-                *sub_stage
-            );
+            assert_eq!(serde_json::from_value::<SubStage>(json).unwrap(), sub_stage);
         }
         for reason in ChangeReason::ALL {
-            assert_eq!(reason.as_str().parse::<ChangeReason>(), Ok(*reason));
+            assert_eq!(reason.as_str().parse::<ChangeReason>(), Ok(reason));
             let json = serde_json::to_value(reason).unwrap();
             assert_eq!(
                 serde_json::from_value::<ChangeReason>(json).unwrap(),
-                *reason
+                reason
             );
         }
     }

@@ -390,51 +390,21 @@ impl CheckoutSession {
 
 // ---- subscription ----------------------------------------------------------------------------
 
-/// `subscription.status`: the same list as the `workspace_subscriptions.status` CHECK (V5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SubscriptionStatus {
-    Trialing,
-    Active,
-    PastDue,
-    Canceled,
-    Unpaid,
-    Incomplete,
-    IncompleteExpired,
-    Paused,
+crate::text_enum! {
+    /// `subscription.status`: the same list as the `workspace_subscriptions.status` CHECK (V5).
+    SubscriptionStatus, UnknownSubscriptionStatus {
+        Trialing => "trialing",
+        Active => "active",
+        PastDue => "past_due",
+        Canceled => "canceled",
+        Unpaid => "unpaid",
+        Incomplete => "incomplete",
+        IncompleteExpired => "incomplete_expired",
+        Paused => "paused",
+    }
 }
 
 impl SubscriptionStatus {
-    pub const ALL: [Self; 8] = [
-        Self::Trialing,
-        Self::Active,
-        Self::PastDue,
-        Self::Canceled,
-        Self::Unpaid,
-        Self::Incomplete,
-        Self::IncompleteExpired,
-        Self::Paused,
-    ];
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == value)
-    }
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Trialing => "trialing",
-            Self::Active => "active",
-            Self::PastDue => "past_due",
-            Self::Canceled => "canceled",
-            Self::Unpaid => "unpaid",
-            Self::Incomplete => "incomplete",
-            Self::IncompleteExpired => "incomplete_expired",
-            Self::Paused => "paused",
-        }
-    }
-
     /// Whether the subscription's plan is the workspace's plan (the access rule of
     /// `effective_plan_id`): `past_due` still grants it because Stripe is still retrying.
     pub const fn grants_plan(self) -> bool {
@@ -456,12 +426,6 @@ impl SubscriptionStatus {
             Self::Unpaid => 4,
             Self::Canceled | Self::IncompleteExpired => 5,
         }
-    }
-}
-
-impl fmt::Display for SubscriptionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -487,11 +451,11 @@ pub struct Subscription {
 impl Subscription {
     fn read(fields: &Fields<'_>) -> Result<Self, ObjectProblem> {
         let status_text = fields.req_str("status")?;
-        let status = SubscriptionStatus::parse(status_text).ok_or_else(|| {
+        let status = status_text.parse::<SubscriptionStatus>().map_err(|e| {
             ObjectProblem::new(
                 fields.path("status"),
                 format!(
-                    "`{}` is not a known subscription status",
+                    "`{}` is not a known subscription status ({e})",
                     shorten(status_text)
                 ),
             )
@@ -561,42 +525,18 @@ impl Subscription {
 
 // ---- invoice ---------------------------------------------------------------------------------
 
-/// `invoice.status`: the same list as the `billing_invoices.status` CHECK (V5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InvoiceStatus {
-    Draft,
-    Open,
-    Paid,
-    Uncollectible,
-    Void,
+crate::text_enum! {
+    /// `invoice.status`: the same list as the `billing_invoices.status` CHECK (V5).
+    InvoiceStatus, UnknownInvoiceStatus {
+        Draft => "draft",
+        Open => "open",
+        Paid => "paid",
+        Uncollectible => "uncollectible",
+        Void => "void",
+    }
 }
 
 impl InvoiceStatus {
-    pub const ALL: [Self; 5] = [
-        Self::Draft,
-        Self::Open,
-        Self::Paid,
-        Self::Uncollectible,
-        Self::Void,
-    ];
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == value)
-    }
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Open => "open",
-            Self::Paid => "paid",
-            Self::Uncollectible => "uncollectible",
-            Self::Void => "void",
-        }
-    }
-
     /// Progress along `draft < open < paid / void / uncollectible`. `uncollectible` sits below
     /// `paid` and `void` because Stripe lets an uncollectible invoice still be paid or voided;
     /// `paid` and `void` are final. The SQL function `stripe_invoice_status_rank` mirrors it.
@@ -614,12 +554,6 @@ impl InvoiceStatus {
     /// final status to the other (a late `paid` must not turn a `void` invoice paid).
     pub fn may_follow(self, stored: Self) -> bool {
         self == stored || self.rank() > stored.rank()
-    }
-}
-
-impl fmt::Display for InvoiceStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -654,10 +588,13 @@ impl Invoice {
             })?
             .to_owned();
         let status_text = fields.req_str("status")?;
-        let status = InvoiceStatus::parse(status_text).ok_or_else(|| {
+        let status = status_text.parse::<InvoiceStatus>().map_err(|e| {
             ObjectProblem::new(
                 fields.path("status"),
-                format!("`{}` is not a known invoice status", shorten(status_text)),
+                format!(
+                    "`{}` is not a known invoice status ({e})",
+                    shorten(status_text)
+                ),
             )
         })?;
         let currency = fields.req_str("currency")?.to_ascii_lowercase();

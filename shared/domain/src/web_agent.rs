@@ -53,62 +53,42 @@ pub const MAX_URL_CHARS: usize = 2_048;
 /// Largest `metadata` object, in bytes of compact JSON.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
-/// Who wrote a message in the web chat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Sender {
-    /// The website visitor.
-    Customer,
-    /// The chat agent (the AI bot or a person answering through it).
-    Agent,
-    /// The chat platform itself (a "visitor left" notice, a form submission echo).
-    System,
+crate::text_enum! {
+    /// Who wrote a message in the web chat, by the code stored in `conversations.sender`.
+    Sender, UnknownSender {
+        /// The website visitor.
+        Customer => "customer",
+        /// The chat agent (the AI bot or a person answering through it).
+        Agent => "agent",
+        /// The chat platform itself (a "visitor left" notice, a form submission echo).
+        System => "system",
+    }
 }
 
 impl Sender {
-    /// The code stored in `conversations.sender`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::Agent => "agent",
-            Self::System => "system",
-        }
-    }
-
-    fn parse(code: &str) -> Option<Self> {
-        match code.to_ascii_lowercase().as_str() {
-            "customer" => Some(Self::Customer),
-            "agent" => Some(Self::Agent),
-            "system" => Some(Self::System),
-            _ => None,
-        }
+    /// Chat agents write the code in any case.
+    fn from_code(code: &str) -> Option<Self> {
+        code.to_ascii_lowercase().parse().ok()
     }
 }
 
-/// The state of a booking, as PROXe's web agent reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BookingStatus {
-    Pending,
-    Confirmed,
-    Cancelled,
+crate::text_enum! {
+    /// The state of a booking, as PROXe's web agent reports it, by the code stored in
+    /// `leads.booking_status` and `web_sessions.booking_status`.
+    BookingStatus, UnknownBookingStatus {
+        Pending => "pending",
+        Confirmed => "confirmed",
+        Cancelled => "cancelled",
+    }
 }
 
 impl BookingStatus {
-    /// The code stored in `leads.booking_status` and `web_sessions.booking_status`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Confirmed => "confirmed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(code: &str) -> Option<Self> {
+    /// Any case, and the US spelling "canceled", which is common enough to accept rather than
+    /// refuse.
+    fn from_code(code: &str) -> Option<Self> {
         match code.to_ascii_lowercase().as_str() {
-            "pending" => Some(Self::Pending),
-            "confirmed" => Some(Self::Confirmed),
-            // The US spelling is common enough to accept rather than refuse.
-            "cancelled" | "canceled" => Some(Self::Cancelled),
-            _ => None,
+            "canceled" => Some(Self::Cancelled),
+            code => code.parse().ok(),
         }
     }
 }
@@ -479,7 +459,7 @@ fn parse_message(
             None
         }
         Ok(Some(code)) => {
-            let sender = Sender::parse(code.trim());
+            let sender = Sender::from_code(code.trim());
             if sender.is_none() {
                 errors.push("sender", "must be one of customer, agent, system");
             }
@@ -511,7 +491,7 @@ fn parse_booking(value: &Value, errors: &mut ValidationErrors) -> Option<Booking
     let status = match present(member("status")) {
         Ok(None) => None,
         Ok(Some(code)) => {
-            let status = BookingStatus::parse(code.trim());
+            let status = BookingStatus::from_code(code.trim());
             if status.is_none() {
                 errors.push(
                     "booking.status",

@@ -33,10 +33,7 @@
 //! Known limit: serde_json refuses a lone UTF-16 surrogate escape (`"\ud83d"` with no pair). Such a
 //! body is reported as not JSON; the raw bytes are still in the journal.
 
-use std::{fmt, str::FromStr};
-
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The `object` of every WhatsApp Business Account webhook.
@@ -130,20 +127,12 @@ pub struct Contact {
     pub username: Option<String>,
 }
 
-/// Who wrote a message: the customer, or WhatsApp itself (`type: system`, e.g. a number change).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Sender {
-    Customer,
-    System,
-}
-
-impl Sender {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::System => "system",
-        }
+crate::text_enum! {
+    /// Who wrote a message: the customer, or WhatsApp itself (`type: system`, e.g. a number
+    /// change).
+    Sender, UnknownSender {
+        Customer => "customer",
+        System => "system",
     }
 }
 
@@ -228,68 +217,19 @@ impl StatusUpdate {
     }
 }
 
-/// Delivery state of an outgoing message.
-///
-/// Meta's webhooks arrive out of order and are retried, so the stored state must only move
-/// forward. That rule is the database's (`delivery_status_rank` in
-/// `shared/store/src/leads/conversations.sql`, applied by `ingest_whatsapp` and enforced by the
-/// append-only trigger): `sent < delivered < read < played`, and `failed` is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryStatus {
-    Sent,
-    Delivered,
-    Read,
-    Played,
-    Failed,
-}
-
-impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 5] = [
-        Self::Sent,
-        Self::Delivered,
-        Self::Read,
-        Self::Played,
-        Self::Failed,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Sent => "sent",
-            Self::Delivered => "delivered",
-            Self::Read => "read",
-            Self::Played => "played",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-impl fmt::Display for DeliveryStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A status string that is not one of Meta's five delivery statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("unknown delivery status")]
-pub struct UnknownDeliveryStatus;
-
-impl FromStr for DeliveryStatus {
-    type Err = UnknownDeliveryStatus;
-
-    /// Meta's lowercase names; case is ignored.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            Self::Sent,
-            Self::Delivered,
-            Self::Read,
-            Self::Played,
-            Self::Failed,
-        ]
-        .into_iter()
-        .find(|status| status.as_str().eq_ignore_ascii_case(s.trim()))
-        .ok_or(UnknownDeliveryStatus)
+crate::text_enum! {
+    /// Delivery state of an outgoing message.
+    ///
+    /// Meta's webhooks arrive out of order and are retried, so the stored state must only move
+    /// forward. That rule is the database's (`delivery_status_rank` in
+    /// `shared/store/src/leads/conversations.sql`, applied by `ingest_whatsapp` and enforced by the
+    /// append-only trigger): `sent < delivered < read < played`, and `failed` is final.
+    DeliveryStatus, UnknownDeliveryStatus {
+        Sent => "sent",
+        Delivered => "delivered",
+        Read => "read",
+        Played => "played",
+        Failed => "failed",
     }
 }
 
@@ -705,7 +645,8 @@ fn parse_status(path: &str, status: &Value) -> Result<StatusUpdate, String> {
     let delivery = status
         .get("status")
         .and_then(Value::as_str)
-        .and_then(|s| s.parse::<DeliveryStatus>().ok())
+        // Meta writes them in lowercase; case is ignored all the same.
+        .and_then(|s| s.trim().to_ascii_lowercase().parse::<DeliveryStatus>().ok())
         .ok_or_else(|| format!("{path}.status: missing or unknown, status skipped"))?;
     let timestamp = status
         .get("timestamp")
@@ -1919,7 +1860,6 @@ mod tests {
                 json!(status.as_str())
             );
         }
-        assert_eq!("READ".parse::<DeliveryStatus>(), Ok(DeliveryStatus::Read));
         assert_eq!(
             "deleted".parse::<DeliveryStatus>(),
             Err(UnknownDeliveryStatus)

@@ -31,23 +31,13 @@ const MAX_OUTPUT_TOKENS: i32 = 1500;
 /// Low, so the copy stays close to the facts; not zero, so it reads like a person wrote it.
 const TEMPERATURE: f32 = 0.4;
 
-/// Why an attempt did not produce usable copy (`ai_usage_logs.error`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptError {
-    Timeout,
-    Throttled,
-    InvalidOutput,
-    ServiceError,
-}
-
-impl AttemptError {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Timeout => "timeout",
-            Self::Throttled => "throttled",
-            Self::InvalidOutput => "invalid_output",
-            Self::ServiceError => "service_error",
-        }
+domain::text_enum! {
+    /// Why an attempt did not produce usable copy (`ai_usage_logs.error`).
+    AttemptError, UnknownAttemptError {
+        Timeout => "timeout",
+        Throttled => "throttled",
+        InvalidOutput => "invalid_output",
+        ServiceError => "service_error",
     }
 }
 

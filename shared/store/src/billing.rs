@@ -103,37 +103,23 @@ fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// What `ingest_stripe` did with an event (also what a replay of it answers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// A subscription or invoice row was written.
-    Applied,
-    /// Older than what is stored: nothing was written.
-    Stale,
-    /// No workspace is linked to its customer yet; applied when a checkout links it.
-    Pending,
-    /// A checkout linked a workspace to its customer (and applied what was pending).
-    Linked,
-    /// A type, or a checkout mode, that changes nothing.
-    Ignored,
-    /// Nothing says which workspace it belongs to.
-    Unlinked,
-    /// A handled type whose object could not be read.
-    Unreadable,
-}
-
-impl Outcome {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Applied => "applied",
-            Self::Stale => "stale",
-            Self::Pending => "pending",
-            Self::Linked => "linked",
-            Self::Ignored => "ignored",
-            Self::Unlinked => "unlinked",
-            Self::Unreadable => "unreadable",
-        }
+domain::text_enum! {
+    /// What `ingest_stripe` did with an event (also what a replay of it answers).
+    Outcome, UnknownOutcome {
+        /// A subscription or invoice row was written.
+        Applied => "applied",
+        /// Older than what is stored: nothing was written.
+        Stale => "stale",
+        /// No workspace is linked to its customer yet; applied when a checkout links it.
+        Pending => "pending",
+        /// A checkout linked a workspace to its customer (and applied what was pending).
+        Linked => "linked",
+        /// A type, or a checkout mode, that changes nothing.
+        Ignored => "ignored",
+        /// Nothing says which workspace it belongs to.
+        Unlinked => "unlinked",
+        /// A handled type whose object could not be read.
+        Unreadable => "unreadable",
     }
 }
 

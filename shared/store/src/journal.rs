@@ -17,7 +17,6 @@ use chrono::{DateTime, Duration, Utc};
 use domain::ids::WorkspaceId;
 use serde::Serialize;
 use serde_json::Value;
-use std::fmt;
 use uuid::Uuid;
 
 /// Attempts the replay job makes before it marks a delivery failed for a person to look at.
@@ -29,33 +28,12 @@ pub const MAX_BACKOFF: Duration = Duration::hours(6);
 /// How long a claimed delivery is left to the run that claimed it before another run may.
 const CLAIM_LEASE_SECS: f64 = 300.0;
 
-/// Who sent a delivery (`webhook_events.provider`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Provider {
-    WebAgent,
-    WhatsApp,
-    Stripe,
-}
-
-impl Provider {
-    pub const ALL: [Provider; 3] = [Provider::WebAgent, Provider::WhatsApp, Provider::Stripe];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::WebAgent => "web_agent",
-            Self::WhatsApp => "whatsapp",
-            Self::Stripe => "stripe",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == text)
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+domain::text_enum! {
+    /// Who sent a delivery (`webhook_events.provider`).
+    Provider, UnknownProvider {
+        WebAgent => "web_agent",
+        WhatsApp => "whatsapp",
+        Stripe => "stripe",
     }
 }
 
@@ -245,7 +223,7 @@ pub async fn replay(
 }
 
 async fn apply(db: &Db, row: &Claimed) -> Attempt {
-    match Provider::parse(&row.provider) {
+    match row.provider.parse::<Provider>().ok() {
         Some(Provider::WebAgent) => apply_web_agent(db, row).await,
         Some(Provider::WhatsApp) => {
             let delivery = whatsapp::Delivery::from_journal(&row.event_key, &row.payload);
@@ -338,8 +316,8 @@ mod tests {
     #[test]
     fn providers_round_trip_through_their_stored_names() {
         for provider in Provider::ALL {
-            assert_eq!(Provider::parse(provider.as_str()), Some(provider));
+            assert_eq!(provider.as_str().parse::<Provider>(), Ok(provider));
         }
-        assert_eq!(Provider::parse("email"), None);
+        assert!("email".parse::<Provider>().is_err());
     }
 }

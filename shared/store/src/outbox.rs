@@ -32,10 +32,12 @@ pub struct OutboxMessage {
 impl OutboxMessage {
     fn from_row(row: &tokio_postgres::Row) -> Result<Self, StoreError> {
         let queue_name: String = row.try_get("queue")?;
-        let queue = Queue::parse(&queue_name).ok_or_else(|| StoreError::Decode {
-            context: "outbox.queue",
-            source: format!("unknown queue {queue_name:?}").into(),
-        })?;
+        let queue = queue_name
+            .parse::<Queue>()
+            .map_err(|e| StoreError::Decode {
+                context: "outbox.queue",
+                source: format!("{queue_name:?}: {e}").into(),
+            })?;
         Ok(Self {
             id: row.try_get("id")?,
             queue,

@@ -269,8 +269,10 @@ fn decode(result: Value) -> Result<Ingested, StoreError> {
         .jobs
         .into_iter()
         .map(|job| {
-            let queue = Queue::parse(&job.queue)
-                .ok_or_else(|| decode_error(format!("unknown queue {:?}", job.queue).into()))?;
+            let queue = job
+                .queue
+                .parse::<Queue>()
+                .map_err(|e| decode_error(format!("queue {:?}: {e}", job.queue).into()))?;
             Ok(OutboxMessage {
                 id: job.id,
                 queue,

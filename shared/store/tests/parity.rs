@@ -49,8 +49,8 @@ fn texts<T: Copy>(values: &[T], as_str: impl Fn(T) -> &'static str) -> BTreeSet<
 async fn stage_lists_in_the_schema_equal_the_stage_enum() {
     let test = TestDb::new().await;
     let client = test.client().await;
-    let stages = texts(Stage::ALL, Stage::as_str);
-    let sub_stages = texts(SubStage::ALL, SubStage::as_str);
+    let stages = texts(&Stage::ALL, Stage::as_str);
+    let sub_stages = texts(&SubStage::ALL, SubStage::as_str);
 
     for (table, column) in [("leads", "lead_stage"), ("lead_stage_overrides", "stage")] {
         assert_eq!(
@@ -113,7 +113,7 @@ async fn stage_change_reasons_in_the_schema_equal_the_reason_enum() {
 
     assert_eq!(
         check_values(&client, "lead_stage_changes", "reason").await,
-        texts(ChangeReason::ALL, ChangeReason::as_str)
+        texts(&ChangeReason::ALL, ChangeReason::as_str)
     );
 }
 
@@ -205,7 +205,7 @@ async fn the_score_lead_job_sql_writes_is_the_job_rust_decodes() {
         LeadId::from_uuid(lead),
         "parity",
     );
-    assert_eq!(Queue::parse(&queue), Some(expected.queue()));
+    assert_eq!(queue.parse::<Queue>(), Ok(expected.queue()));
     assert_eq!(
         payload,
         expected.to_value(),

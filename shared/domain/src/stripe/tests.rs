@@ -836,10 +836,10 @@ fn statuses_are_exactly_the_database_check_lists() {
         .collect();
     assert_eq!(invoice, check_list(sql, "billing_invoices", "status"));
     for status in SubscriptionStatus::ALL {
-        assert_eq!(SubscriptionStatus::parse(status.as_str()), Some(status));
+        assert_eq!(status.as_str().parse::<SubscriptionStatus>(), Ok(status));
     }
     for status in InvoiceStatus::ALL {
-        assert_eq!(InvoiceStatus::parse(status.as_str()), Some(status));
+        assert_eq!(status.as_str().parse::<InvoiceStatus>(), Ok(status));
     }
 }
 
