@@ -1,14 +1,16 @@
 //! Helpers for the end-to-end tests under `tests/tests/`.
 //!
+//! - [`app`]: the one [`TestApp`] ([`spawn_app`]): a database, workspace A, every HTTP handler
+//!   and the jobs they published, with verbs named after the routes.
+//! - [`web_agent`], [`whatsapp`], [`stripe`], [`scrape_quota`]: each route's verbs on the
+//!   `TestApp`, its request builders, and builders of its callers' payloads.
 //! - [`moto`]: a real SQS-compatible server (moto's, from PyPI) on a free loopback port, one per
 //!   test, stopped when dropped.
-//! - [`fixtures`]: arranging tenants (workspace, API key, WhatsApp channel, agent) with plain SQL.
-//! - [`response`]: [`response::TestResponse`], what a handler answered, for every `TestApp`.
-//! - [`scrape_quota`]: a `TestApp` for the scrape quota, with the clock pinned per request.
-//! - [`web_agent`]: a `TestApp` for the web-agent webhook.
-//! - [`whatsapp`]: a `TestApp` for the WhatsApp webhook.
-//! - [`stripe`]: a `TestApp` for the Stripe webhook, with builders of Stripe-shaped events.
+//! - [`fixtures`]: arranging tenants (workspace, API key, WhatsApp channel, agent) with plain SQL,
+//!   and the repository's copies of provider payloads.
+//! - [`response`]: [`TestResponse`], what a handler answered.
 
+pub mod app;
 pub mod fixtures;
 pub mod moto;
 pub mod response;
@@ -16,3 +18,6 @@ pub mod scrape_quota;
 pub mod stripe;
 pub mod web_agent;
 pub mod whatsapp;
+
+pub use app::{TestApp, spawn_app};
+pub use response::TestResponse;

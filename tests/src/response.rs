@@ -1,4 +1,4 @@
-//! What a handler answered, as every `TestApp` reports it: status, headers and the body both as
+//! What a handler answered, as the `TestApp` reports it: status, headers and the body both as
 //! text and as JSON, so a test asserts on whichever the contract speaks of.
 
 use lambda_http::{Body, Response};
@@ -49,6 +49,11 @@ impl TestResponse {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The `outcome` of a Stripe webhook's 200 (`applied`, `pending`, …).
+    pub fn outcome(&self) -> &str {
+        self.body["outcome"].as_str().unwrap_or_default()
     }
 
     /// A uuid member of the 200 body (`lead_id`, `session_id`, `agent_id`, …).

@@ -1,30 +1,16 @@
-//! A `TestApp` for the scrape quota: a database of its own, a tenant (workspace A, timezone
-//! `Asia/Kolkata`, a plan of 30 scrapes a day, one API key, one agent) and the handler as Lambda
-//! runs it, with the clock pinned to an instant each request chooses.
-//!
-//! Verbs call the route like a scraper would (`post_units`, `post_raw`, `get`, each at an
-//! instant); arranging verbs change the plan, the override, the timezone; [`TestApp::stored`]
-//! reads the row back with plain SQL.
+//! The scrape quota's verbs of the [`TestApp`], each at an instant the test chooses: they call
+//! the route like a scraper would (`post_scrape_units`, `post_scrape_quota_raw`,
+//! `get_scrape_quota`). Workspace A has timezone `Asia/Kolkata` and a plan of 30 scrapes a day.
+//! Arranging verbs change the plan, the agent's override, the timezone;
+//! [`TestApp::stored_scrape_quota`] reads the row back with plain SQL.
 
-use crate::fixtures::{self, Sql, Tenant};
-pub use crate::response::TestResponse;
+use crate::app::TestApp;
+use crate::fixtures::Sql;
+use crate::response::TestResponse;
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, RequestExt};
-use platform::clock::Clock;
-use scrape_quota::ScrapeQuota;
 use std::collections::HashMap;
-use store::testing::TestDb;
 use uuid::Uuid;
-
-/// Concurrent requests the pool serves without queueing (the concurrency test sends 40).
-const POOL_SIZE: usize = 40;
-
-#[derive(Debug)]
-pub struct TestApp {
-    pub test_db: TestDb,
-    /// Workspace A.
-    pub tenant: Tenant,
-}
 
 /// `agent_scrape_quotas` as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,33 +22,10 @@ pub struct StoredQuota {
 }
 
 impl TestApp {
-    pub async fn spawn() -> Self {
-        let test_db = TestDb::with_pool_size(POOL_SIZE).await;
-        let tenant = {
-            let client = test_db.client().await;
-            fixtures::tenant(&client).await
-        };
-        Self { test_db, tenant }
-    }
-
-    /// The handler with its clock stopped at `now`.
-    pub fn handler_at(&self, now: DateTime<Utc>) -> ScrapeQuota {
-        ScrapeQuota {
-            db: self.test_db.db().clone(),
-            clock: Clock::Fixed(now),
-        }
-    }
-
-    /// Another workspace in the same database, with its own key and agent.
-    pub async fn another_tenant(&self) -> Tenant {
-        let client = self.test_db.client().await;
-        fixtures::tenant(&client).await
-    }
-
-    /// POST `{"units": units}` for workspace A's agent at `now`.
-    pub async fn post_units(&self, units: u32, now: DateTime<Utc>) -> TestResponse {
+    /// POST `{"units": units}` to workspace A's agent's scrape quota at `now`.
+    pub async fn post_scrape_units(&self, units: u32, now: DateTime<Utc>) -> TestResponse {
         let body = serde_json::json!({ "units": units }).to_string();
-        self.post_raw(
+        self.post_scrape_quota_raw(
             &self.tenant.agent_id.to_string(),
             Some(&self.tenant.api_key),
             Some(body),
@@ -71,9 +34,9 @@ impl TestApp {
         .await
     }
 
-    /// POST anything: the path's agent id, the key (None: no header) and the JSON body (None:
-    /// no body) as given.
-    pub async fn post_raw(
+    /// POST anything to the scrape quota: the path's agent id, the key (None: no header) and
+    /// the JSON body (None: no body) as given.
+    pub async fn post_scrape_quota_raw(
         &self,
         agent_id: &str,
         api_key: Option<&str>,
@@ -81,23 +44,18 @@ impl TestApp {
         now: DateTime<Utc>,
     ) -> TestResponse {
         let request = request("POST", agent_id, api_key, body);
-        self.send(request, now).await
+        self.send_at(request, now).await
     }
 
-    /// GET workspace A's agent's window at `now`.
-    pub async fn get(&self, now: DateTime<Utc>) -> TestResponse {
+    /// GET workspace A's agent's scrape-quota window at `now`.
+    pub async fn get_scrape_quota(&self, now: DateTime<Utc>) -> TestResponse {
         let request = request(
             "GET",
             &self.tenant.agent_id.to_string(),
             Some(&self.tenant.api_key),
             None,
         );
-        self.send(request, now).await
-    }
-
-    /// Runs any request through the handler at `now`.
-    pub async fn send(&self, request: Request, now: DateTime<Utc>) -> TestResponse {
-        TestResponse::from_response(self.handler_at(now).handle(request).await)
+        self.send_at(request, now).await
     }
 
     /// Sets workspace A's timezone (an IANA name).
@@ -109,8 +67,8 @@ impl TestApp {
         .await;
     }
 
-    /// Sets the daily limit of workspace A's own plan.
-    pub async fn set_plan_limit(&self, limit: i32) {
+    /// Sets the daily scrape limit of workspace A's own plan.
+    pub async fn set_plan_scrape_limit(&self, limit: i32) {
         self.execute(
             "UPDATE pricing_plans SET scrape_daily_limit = $2
              WHERE id = (SELECT plan_id FROM workspaces WHERE id = $1)",
@@ -121,7 +79,7 @@ impl TestApp {
 
     /// Subscribes workspace A to a new plan of `limit` scrapes a day, with the given Stripe
     /// status.
-    pub async fn subscribe(&self, limit: i32, status: &str) {
+    pub async fn subscribe_with_scrape_limit(&self, limit: i32, status: &str) {
         self.execute(
             "WITH plan AS (
                  INSERT INTO pricing_plans (code, name, scrape_daily_limit)
@@ -139,7 +97,7 @@ impl TestApp {
 
     /// Gives workspace A's agent a per-agent limit (None: back to the plan's), creating its row
     /// if needed.
-    pub async fn set_override(&self, limit: Option<i32>) {
+    pub async fn set_scrape_override(&self, limit: Option<i32>) {
         self.execute(
             "INSERT INTO agent_scrape_quotas (agent_id, daily_limit) VALUES ($1, $2)
              ON CONFLICT (agent_id) DO UPDATE SET daily_limit = EXCLUDED.daily_limit",
@@ -148,8 +106,8 @@ impl TestApp {
         .await;
     }
 
-    /// The agent's stored row, if it has one.
-    pub async fn stored(&self, agent_id: Uuid) -> Option<StoredQuota> {
+    /// The agent's stored scrape-quota row, if it has one.
+    pub async fn stored_scrape_quota(&self, agent_id: Uuid) -> Option<StoredQuota> {
         self.rows(
             "SELECT daily_limit, used_today, reset_at FROM agent_scrape_quotas WHERE agent_id = $1",
             &[&agent_id],
@@ -192,14 +150,4 @@ pub fn request(
             "agent_id".to_owned(),
             agent_id.to_owned(),
         )]))
-}
-
-impl Sql for TestApp {
-    fn test_db(&self) -> &TestDb {
-        &self.test_db
-    }
-
-    fn workspace_id(&self) -> Uuid {
-        self.tenant.workspace_id
-    }
 }

@@ -1,25 +1,20 @@
-//! A `TestApp` for the Stripe webhook: a database of its own, a tenant, the handler as Lambda
-//! runs it with the clock fixed at [`NOW`], and the web-agent handler over the same database (to
-//! read the conversation limit the web agent reports).
-//!
-//! Verbs act as Stripe would (`post_signed`, `post_event`); builders make events in Stripe's
+//! The Stripe webhook's verbs of the [`TestApp`], whose Stripe handler's clock stands at [`NOW`]
+//! unless the builder says otherwise. Verbs act as Stripe would (`post_stripe_event`,
+//! `post_stripe_bytes`, `post_stripe_with_signature`); [`TestApp::reported_limit`] reads the
+//! conversation limit the web agent reports. Builders make events in Stripe's
 //! shape from the copied fixtures (`subscription_event`, `checkout_event`, `invoice_event`);
 //! helpers read back rows with plain SQL. The real payloads are in `tests/fixtures/stripe`
 //! ([`fixture`], [`fixture_names`]; sources in `tests/fixtures/SOURCES.md`).
 
+use crate::app::TestApp;
 use crate::fixtures::{self, Sql, Tenant};
+use crate::response::TestResponse;
 use domain::secret::Secret;
 use domain::signature::{STRIPE_SIGNATURE_HEADER, sign_stripe};
 use lambda_http::{Body, Request};
-use platform::clock::Clock;
-use platform::jobs::{JobSink, Publisher};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use store::testing::TestDb;
-use stripe::Stripe;
-use tokio::sync::mpsc;
 use uuid::Uuid;
-use web_agent::WebAgent;
 
 /// The route, as API Gateway and the local stack call it.
 pub const PATH: &str = "/webhooks/stripe";
@@ -213,23 +208,6 @@ pub fn post_request(body: impl Into<Body>, signature: Option<&str>) -> Request {
     builder.body(body.into()).expect("a valid test request")
 }
 
-/// What the handler answered.
-#[derive(Debug, Clone)]
-pub struct TestResponse {
-    pub status: u16,
-    pub content_type: String,
-    pub text: String,
-    /// The body as JSON; `Null` when it is not JSON.
-    pub body: Value,
-}
-
-impl TestResponse {
-    /// The `outcome` of a 200 (`applied`, `pending`, …).
-    pub fn outcome(&self) -> &str {
-        self.body["outcome"].as_str().unwrap_or_default()
-    }
-}
-
 /// The stored subscription row of a workspace.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubscriptionRow {
@@ -249,88 +227,27 @@ pub struct JournalRow {
     pub result: Option<Value>,
 }
 
-#[derive(Debug)]
-pub struct TestApp {
-    pub test_db: TestDb,
-    pub app: Stripe,
-    pub web_agent: WebAgent,
-    pub tenant: Tenant,
-}
-
 impl TestApp {
-    /// A fresh database with one tenant (a plan of 100 conversations); the pool is large enough
-    /// for the concurrency tests.
-    pub async fn spawn() -> Self {
-        Self::spawn_with(SECRET, NOW).await
+    /// Posts an event to the Stripe webhook as JSON text, signed with the tests' secret at
+    /// [`NOW`].
+    pub async fn post_stripe_event(&self, event: &Value) -> TestResponse {
+        self.post_stripe_bytes(event.to_string()).await
     }
 
-    /// As [`TestApp::spawn`], with another secret and clock (the local stack's, for `events/`).
-    pub async fn spawn_with(secret: &str, now: i64) -> Self {
-        let test_db = TestDb::with_pool_size(24).await;
-        let tenant = {
-            let client = test_db.client().await;
-            fixtures::tenant(&client).await
-        };
-        let db = test_db.db().clone();
-        let at = chrono::DateTime::from_timestamp(now, 0).expect("a valid instant");
-        let app = Stripe {
-            db: db.clone(),
-            webhook_secret: Secret::new(secret),
-            clock: Clock::Fixed(at),
-        };
-        // The web agent's jobs go nowhere: these tests read only its reported usage.
-        let (sender, _published) = mpsc::unbounded_channel();
-        let web_agent = WebAgent {
-            publisher: Publisher::new(db.clone(), JobSink::InProcess(sender)),
-            db,
-        };
-        Self {
-            test_db,
-            app,
-            web_agent,
-            tenant,
-        }
-    }
-
-    /// Another workspace in the same database.
-    pub async fn another_tenant(&self) -> Tenant {
-        let client = self.test_db.client().await;
-        fixtures::tenant(&client).await
-    }
-
-    /// Posts `body` signed with the tests' secret at [`NOW`].
-    pub async fn post_signed(&self, body: impl AsRef<[u8]>) -> TestResponse {
+    /// Posts `body` to the Stripe webhook as it is, signed with the tests' secret at [`NOW`].
+    pub async fn post_stripe_bytes(&self, body: impl AsRef<[u8]>) -> TestResponse {
         let body = body.as_ref();
-        self.post_with_signature(body, Some(&sign(body, SECRET, NOW)))
+        self.post_stripe_with_signature(body, Some(&sign(body, SECRET, NOW)))
             .await
     }
 
-    /// Posts an event as JSON text, signed.
-    pub async fn post_event(&self, event: &Value) -> TestResponse {
-        self.post_signed(event.to_string()).await
-    }
-
-    /// Posts `body` with the given `Stripe-Signature` (None: no header).
-    pub async fn post_with_signature(&self, body: &[u8], signature: Option<&str>) -> TestResponse {
+    /// Posts `body` to the Stripe webhook with the given `Stripe-Signature` (None: no header).
+    pub async fn post_stripe_with_signature(
+        &self,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> TestResponse {
         self.send(post_request(body.to_vec(), signature)).await
-    }
-
-    /// Runs any request through the handler.
-    pub async fn send(&self, request: Request) -> TestResponse {
-        let response = self.app.handle(request).await;
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = response.body().as_ref();
-        TestResponse {
-            status: response.status().as_u16(),
-            content_type,
-            text: String::from_utf8_lossy(bytes).into_owned(),
-            body: serde_json::from_slice(bytes).unwrap_or(Value::Null),
-        }
     }
 
     /// Links `tenant` to a Stripe customer, as a completed checkout would have.
@@ -384,7 +301,7 @@ impl TestApp {
     }
 
     /// The journal row of a Stripe event.
-    pub async fn journal(&self, event_id: &str) -> Option<JournalRow> {
+    pub async fn stripe_journal(&self, event_id: &str) -> Option<JournalRow> {
         self.rows(
             "SELECT processed_at IS NOT NULL, workspace_id, error, result FROM webhook_events
              WHERE provider = 'stripe' AND event_key = $1",
@@ -401,7 +318,7 @@ impl TestApp {
     }
 
     /// Every Stripe journal row.
-    pub async fn journal_count(&self) -> i64 {
+    pub async fn stripe_journal_count(&self) -> i64 {
         self.count(
             "SELECT count(*) FROM webhook_events WHERE provider = 'stripe'",
             &[],
@@ -411,7 +328,7 @@ impl TestApp {
 
     /// `audit_logs` rows written by Stripe events in `workspace_id`, oldest first: (event type,
     /// data).
-    pub async fn audit(&self, workspace_id: Uuid) -> Vec<(String, Value)> {
+    pub async fn stripe_audit(&self, workspace_id: Uuid) -> Vec<(String, Value)> {
         self.rows(
             "SELECT event_type, data FROM audit_logs
              WHERE workspace_id = $1 AND actor = 'stripe' ORDER BY created_at, id",
@@ -424,7 +341,7 @@ impl TestApp {
     }
 
     /// Events still waiting for their customer's workspace.
-    pub async fn pending_count(&self) -> i64 {
+    pub async fn stripe_pending_count(&self) -> i64 {
         self.count("SELECT count(*) FROM stripe_pending_events", &[])
             .await
     }
@@ -441,27 +358,8 @@ impl TestApp {
             "message": "Hello",
             "sender": "customer",
         });
-        let request = http::Request::builder()
-            .method("POST")
-            .uri("/webhooks/web-agent")
-            .header("content-type", "application/json")
-            .header("authorization", format!("Bearer {}", tenant.api_key))
-            .body(Body::from(body.to_string()))
-            .expect("a valid test request");
-        let response = self.web_agent.handle(request).await;
-        assert_eq!(response.status().as_u16(), 200, "web-agent post");
-        let answer: Value =
-            serde_json::from_slice(response.body().as_ref()).expect("a JSON answer");
-        answer["usage"]["limit"].clone()
-    }
-}
-
-impl Sql for TestApp {
-    fn test_db(&self) -> &TestDb {
-        &self.test_db
-    }
-
-    fn workspace_id(&self) -> Uuid {
-        self.tenant.workspace_id
+        let response = self.post_web_agent_with_key(&tenant.api_key, &body).await;
+        assert_eq!(response.status, 200, "web-agent post");
+        response.body["usage"]["limit"].clone()
     }
 }

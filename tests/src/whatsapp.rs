@@ -1,26 +1,19 @@
-//! A `TestApp` for the WhatsApp webhook: a database of its own, a tenant whose WhatsApp
-//! channel receives the deliveries, the handler as Lambda runs it, and the jobs it published
-//! (in-process, so they can be read).
-//!
-//! Verbs act as Meta would (`post_signed`, `post_fixture`, `verify`); builders make webhook
-//! bodies in Meta's shape (`inbound`, `statuses`); helpers read back rows with plain SQL.
+//! The WhatsApp webhook's verbs of the [`TestApp`]: they act as Meta would (`post_whatsapp`,
+//! `post_whatsapp_bytes`, `post_whatsapp_fixture`, `verify_whatsapp`). Builders make webhook
+//! bodies in Meta's shape (`inbound`, `statuses`); helpers arrange and read back rows with plain
+//! SQL.
 //! Meta's real payloads are in `tests/fixtures/whatsapp` ([`fixture`], [`fixture_names`]).
 
+use crate::app::TestApp;
 use crate::fixtures::{self, Sql, Tenant};
-pub use crate::response::TestResponse;
-use domain::jobs::Job;
+use crate::response::TestResponse;
 use domain::secret::Secret;
 use domain::signature::{META_SIGNATURE_HEADER, sign_meta};
 use lambda_http::{Body, Request, RequestExt};
-use platform::jobs::{InProcessDelivery, JobSink, Publisher};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use store::testing::TestDb;
-use tokio::sync::mpsc;
 use uuid::Uuid;
-use whatsapp::WhatsApp;
 
 /// The route, as API Gateway and the local stack call it.
 pub const PATH: &str = "/webhooks/whatsapp";
@@ -179,74 +172,42 @@ fn envelope(phone_number_id: &str, mut value: Value) -> Value {
     })
 }
 
-#[derive(Debug)]
-pub struct TestApp {
-    pub test_db: TestDb,
-    pub app: WhatsApp,
-    /// The workspace whose WhatsApp channel receives [`TestApp::post_fixture`]'s deliveries.
-    pub tenant: Tenant,
-    published: Mutex<mpsc::UnboundedReceiver<InProcessDelivery>>,
-}
-
 impl TestApp {
-    /// A fresh database with one tenant; the pool is large enough for the concurrency tests.
-    pub async fn spawn() -> Self {
-        Self::spawn_with(APP_SECRET, VERIFY_TOKEN).await
+    /// Posts `body` to the WhatsApp webhook as JSON text, signed with the tests' app secret.
+    pub async fn post_whatsapp(&self, body: &Value) -> TestResponse {
+        self.post_whatsapp_bytes(body.to_string()).await
     }
 
-    /// As [`TestApp::spawn`], with other credentials (the local stack's, for `events/`).
-    pub async fn spawn_with(app_secret: &str, verify_token: &str) -> Self {
-        let test_db = TestDb::with_pool_size(24).await;
-        let tenant = {
-            let client = test_db.client().await;
-            fixtures::tenant(&client).await
-        };
-        let (sender, published) = mpsc::unbounded_channel();
-        let db = test_db.db().clone();
-        let app = WhatsApp {
-            publisher: Publisher::new(db.clone(), JobSink::InProcess(sender)),
-            db,
-            app_secret: Secret::new(app_secret),
-            verify_token: Secret::new(verify_token),
-        };
-        Self {
-            test_db,
-            app,
-            tenant,
-            published: Mutex::new(published),
-        }
-    }
-
-    /// Another workspace in the same database, with its own WhatsApp channel.
-    pub async fn another_tenant(&self) -> Tenant {
-        let client = self.test_db.client().await;
-        fixtures::tenant(&client).await
-    }
-
-    /// Posts `body` with a correct signature.
-    pub async fn post_signed(&self, body: impl AsRef<[u8]>) -> TestResponse {
+    /// Posts `body` to the WhatsApp webhook as it is, signed with the tests' app secret.
+    pub async fn post_whatsapp_bytes(&self, body: impl AsRef<[u8]>) -> TestResponse {
         let body = body.as_ref();
-        self.post_with_signature(body, Some(&sign(body))).await
+        self.post_whatsapp_with_signature(body, Some(&sign(body)))
+            .await
     }
 
-    /// Posts `body` as JSON text with a correct signature.
-    pub async fn post_json(&self, body: &Value) -> TestResponse {
-        self.post_signed(body.to_string()).await
-    }
-
-    /// Posts `body` with the given `X-Hub-Signature-256` (None: no header).
-    pub async fn post_with_signature(&self, body: &[u8], signature: Option<&str>) -> TestResponse {
+    /// Posts `body` to the WhatsApp webhook with the given `X-Hub-Signature-256` (None: no
+    /// header).
+    pub async fn post_whatsapp_with_signature(
+        &self,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> TestResponse {
         self.send(post_request(body.to_vec(), signature)).await
     }
 
     /// Delivers a fixture to this tenant's channel (see [`rewrite`]); with `rewrite_ids` its
     /// message and status ids are made unique. Returns the response and the ids delivered.
-    pub async fn post_fixture(&self, name: &str, rewrite_ids: bool) -> (TestResponse, Vec<String>) {
-        self.post_fixture_to(&self.tenant, name, rewrite_ids).await
+    pub async fn post_whatsapp_fixture(
+        &self,
+        name: &str,
+        rewrite_ids: bool,
+    ) -> (TestResponse, Vec<String>) {
+        self.post_whatsapp_fixture_to(&self.tenant, name, rewrite_ids)
+            .await
     }
 
-    /// [`TestApp::post_fixture`] for another tenant's channel.
-    pub async fn post_fixture_to(
+    /// [`TestApp::post_whatsapp_fixture`] for another tenant's channel.
+    pub async fn post_whatsapp_fixture_to(
         &self,
         tenant: &Tenant,
         name: &str,
@@ -259,11 +220,12 @@ impl TestApp {
             &tenant.phone_number_id,
             rewrite_ids.then_some(suffix.as_str()),
         );
-        (self.post_json(&body).await, ids)
+        (self.post_whatsapp(&body).await, ids)
     }
 
-    /// The verification handshake: a GET with the `hub.*` query parameters that are given.
-    pub async fn verify(
+    /// The WhatsApp verification handshake: a GET with the `hub.*` query parameters that are
+    /// given.
+    pub async fn verify_whatsapp(
         &self,
         mode: Option<&str>,
         token: Option<&str>,
@@ -284,22 +246,6 @@ impl TestApp {
             .expect("a valid test request")
             .with_query_string_parameters(params);
         self.send(request).await
-    }
-
-    /// Runs any request through the handler.
-    pub async fn send(&self, request: Request) -> TestResponse {
-        TestResponse::from_response(self.app.handle(request).await)
-    }
-
-    /// The jobs published since the last call, decoded.
-    pub fn published_jobs(&self) -> Vec<Job> {
-        let mut receiver = self
-            .published
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        std::iter::from_fn(|| receiver.try_recv().ok())
-            .map(|delivery| Job::from_body(&delivery.body).expect("a published job decodes"))
-            .collect()
     }
 
     /// A lead of this tenant with a phone identity, as the web-agent webhook creates one
@@ -372,14 +318,4 @@ pub fn post_request(body: impl Into<Body>, signature: Option<&str>) -> Request {
         builder = builder.header(META_SIGNATURE_HEADER, signature);
     }
     builder.body(body.into()).expect("a valid test request")
-}
-
-impl Sql for TestApp {
-    fn test_db(&self) -> &TestDb {
-        &self.test_db
-    }
-
-    fn workspace_id(&self) -> Uuid {
-        self.tenant.workspace_id
-    }
 }

@@ -5,7 +5,7 @@
 
 use chrono::{Duration, Utc};
 use lead_engine_tests::fixtures::Sql;
-use lead_engine_tests::{web_agent, whatsapp};
+use lead_engine_tests::{spawn_app, whatsapp};
 use serde_json::{Value, json};
 use store::journal::{self, MAX_ATTEMPTS};
 
@@ -18,10 +18,10 @@ fn boom_delivery() -> Value {
 
 #[tokio::test]
 async fn a_web_agent_delivery_that_fails_is_journaled_and_replayed_exactly_once() {
-    let app = web_agent::TestApp::spawn().await;
+    let app = spawn_app().await;
     app.break_message_inserts().await;
 
-    let failed = app.post(&boom_delivery()).await;
+    let failed = app.post_web_agent(&boom_delivery()).await;
 
     assert_eq!(failed.status, 500, "{}", failed.body);
     assert_eq!(
@@ -71,7 +71,7 @@ async fn a_web_agent_delivery_that_fails_is_journaled_and_replayed_exactly_once(
     assert_eq!(again.claimed, 0, "an applied delivery is not replayed");
     assert_eq!(app.count_in_workspace("leads").await, 1);
     assert_eq!(app.count_in_workspace("conversations").await, 1);
-    let retried = app.post(&boom_delivery()).await;
+    let retried = app.post_web_agent(&boom_delivery()).await;
     assert_eq!(retried.status, 200, "{}", retried.body);
     assert_eq!(
         retried.body["duplicate"], true,
@@ -82,7 +82,7 @@ async fn a_web_agent_delivery_that_fails_is_journaled_and_replayed_exactly_once(
 
 #[tokio::test]
 async fn a_whatsapp_delivery_that_fails_is_replayed_from_the_journal_without_meta() {
-    let app = whatsapp::TestApp::spawn().await;
+    let app = spawn_app().await;
     app.break_message_inserts().await;
     let body = whatsapp::inbound(
         &app.tenant.phone_number_id,
@@ -95,7 +95,7 @@ async fn a_whatsapp_delivery_that_fails_is_replayed_from_the_journal_without_met
     )
     .to_string();
 
-    let failed = app.post_signed(&body).await;
+    let failed = app.post_whatsapp_bytes(&body).await;
     assert_eq!(failed.status, 200, "{}", failed.body);
     assert_eq!(failed.body["applied"], false);
     app.repair_message_inserts().await;
@@ -115,7 +115,7 @@ async fn a_whatsapp_delivery_that_fails_is_replayed_from_the_journal_without_met
     assert_eq!(journal.get::<_, i64>(0), 1, "one journal row for the body");
     assert!(journal.get::<_, bool>(1), "applied");
     assert_eq!(journal.get::<_, Option<String>>(2), None);
-    let duplicate = app.post_signed(&body).await;
+    let duplicate = app.post_whatsapp_bytes(&body).await;
     assert_eq!(
         duplicate.body["duplicate"], true,
         "Meta's late retry changes nothing"
@@ -125,9 +125,9 @@ async fn a_whatsapp_delivery_that_fails_is_replayed_from_the_journal_without_met
 
 #[tokio::test]
 async fn a_delivery_that_keeps_failing_backs_off_and_is_marked_failed_after_the_last_attempt() {
-    let app = web_agent::TestApp::spawn().await;
+    let app = spawn_app().await;
     app.break_message_inserts().await;
-    app.post(&boom_delivery()).await;
+    app.post_web_agent(&boom_delivery()).await;
     let mut now = Utc::now();
 
     let first = journal::replay_due(app.test_db.db(), now, 100)

@@ -2,7 +2,7 @@
 //! web-agent webhook, each published score_lead job run through the real score-lead consumer.
 
 use lead_engine_tests::fixtures::Sql;
-use lead_engine_tests::web_agent::TestApp;
+use lead_engine_tests::{TestApp, spawn_app};
 use platform::clock::Clock;
 use score_lead::ScoreLead;
 use serde_json::{Value, json};
@@ -17,7 +17,7 @@ async fn post_and_score(app: &TestApp, n: &mut u32, extra: Value) -> uuid::Uuid 
     if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         body.extend(extra.clone());
     }
-    let response = app.post(&body).await;
+    let response = app.post_web_agent(&body).await;
     assert_eq!(response.status, 200, "{}", response.body);
     let scorer = ScoreLead {
         db: app.test_db.db().clone(),
@@ -36,7 +36,7 @@ async fn stage(app: &TestApp, lead: uuid::Uuid) -> String {
 
 #[tokio::test]
 async fn a_conversation_through_the_webhook_moves_a_lead_from_new_to_booking_made() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let mut n = 0;
 
     let lead = post_and_score(&app, &mut n, json!({})).await;

@@ -6,7 +6,8 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use lead_engine_tests::fixtures::{self, Sql};
-use lead_engine_tests::scrape_quota::{TestApp, request};
+use lead_engine_tests::scrape_quota::request;
+use lead_engine_tests::spawn_app;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -34,9 +35,9 @@ fn retry_after(response: &lead_engine_tests::response::TestResponse) -> u64 {
 
 #[tokio::test]
 async fn a_first_consume_creates_the_window_and_answers_what_remains() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
 
-    let response = app.post_units(3, morning()).await;
+    let response = app.post_scrape_units(3, morning()).await;
 
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(response.content_type, "application/json");
@@ -50,7 +51,10 @@ async fn a_first_consume_creates_the_window_and_answers_what_remains() {
             "reset_at": "2026-03-10T18:30:00Z",
         })
     );
-    let stored = app.stored(app.tenant.agent_id).await.expect("a row");
+    let stored = app
+        .stored_scrape_quota(app.tenant.agent_id)
+        .await
+        .expect("a row");
     assert_eq!(stored.daily_limit, None, "a new row follows the plan");
     assert_eq!(stored.used_today, 3);
 }
@@ -58,13 +62,13 @@ async fn a_first_consume_creates_the_window_and_answers_what_remains() {
 // Several worker threads, so the requests really run at once and not only interleave.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forty_concurrent_consumes_against_a_limit_of_ten_grant_exactly_ten() {
-    let app = Arc::new(TestApp::spawn().await);
-    app.set_plan_limit(10).await;
+    let app = Arc::new(spawn_app().await);
+    app.set_plan_scrape_limit(10).await;
 
     let requests: Vec<_> = (0..40)
         .map(|_| {
             let app = app.clone();
-            tokio::spawn(async move { app.post_units(1, morning()).await.status })
+            tokio::spawn(async move { app.post_scrape_units(1, morning()).await.status })
         })
         .collect();
     let mut statuses = Vec::new();
@@ -75,7 +79,10 @@ async fn forty_concurrent_consumes_against_a_limit_of_ten_grant_exactly_ten() {
     let granted = statuses.iter().filter(|s| **s == 200).count();
     let refused = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!((granted, refused), (10, 30), "{statuses:?}");
-    let stored = app.stored(app.tenant.agent_id).await.expect("a row");
+    let stored = app
+        .stored_scrape_quota(app.tenant.agent_id)
+        .await
+        .expect("a row");
     assert_eq!(stored.used_today, 10);
 }
 
@@ -83,15 +90,15 @@ async fn forty_concurrent_consumes_against_a_limit_of_ten_grant_exactly_ten() {
 // window once between them, never once each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forty_concurrent_consumes_on_a_new_day_restart_the_window_once_and_grant_ten() {
-    let app = Arc::new(TestApp::spawn().await);
-    app.set_plan_limit(10).await;
-    assert_eq!(app.post_units(10, morning()).await.status, 200);
+    let app = Arc::new(spawn_app().await);
+    app.set_plan_scrape_limit(10).await;
+    assert_eq!(app.post_scrape_units(10, morning()).await.status, 200);
     let next_morning = morning() + TimeDelta::days(1);
 
     let requests: Vec<_> = (0..40)
         .map(|_| {
             let app = app.clone();
-            tokio::spawn(async move { app.post_units(1, next_morning).await.status })
+            tokio::spawn(async move { app.post_scrape_units(1, next_morning).await.status })
         })
         .collect();
     let mut granted = 0;
@@ -100,7 +107,10 @@ async fn forty_concurrent_consumes_on_a_new_day_restart_the_window_once_and_gran
     }
 
     assert_eq!(granted, 10);
-    let stored = app.stored(app.tenant.agent_id).await.expect("a row");
+    let stored = app
+        .stored_scrape_quota(app.tenant.agent_id)
+        .await
+        .expect("a row");
     assert_eq!(
         (stored.used_today, stored.reset_at),
         (10, utc(2026, 3, 11, 18, 30, 0))
@@ -109,20 +119,26 @@ async fn forty_concurrent_consumes_on_a_new_day_restart_the_window_once_and_gran
 
 #[tokio::test]
 async fn units_beyond_what_remains_are_refused_with_retry_after_and_consume_nothing() {
-    let app = TestApp::spawn().await;
-    app.set_plan_limit(10).await;
-    assert_eq!(app.post_units(7, morning()).await.status, 200);
+    let app = spawn_app().await;
+    app.set_plan_scrape_limit(10).await;
+    assert_eq!(app.post_scrape_units(7, morning()).await.status, 200);
 
-    let refused = app.post_units(4, morning()).await;
+    let refused = app.post_scrape_units(4, morning()).await;
 
     assert_eq!(refused.status, 429, "{}", refused.body);
     assert_eq!(refused.content_type, "application/problem+json");
     assert_eq!(refused.body["status"], 429);
     // 04:30 UTC to 18:30 UTC.
     assert_eq!(retry_after(&refused), 14 * 3600);
-    assert_eq!(app.stored(app.tenant.agent_id).await.unwrap().used_today, 7);
+    assert_eq!(
+        app.stored_scrape_quota(app.tenant.agent_id)
+            .await
+            .unwrap()
+            .used_today,
+        7
+    );
 
-    let rest = app.post_units(3, morning()).await;
+    let rest = app.post_scrape_units(3, morning()).await;
     assert_eq!(rest.status, 200, "what remains can still be taken");
     assert_eq!(
         (
@@ -135,16 +151,16 @@ async fn units_beyond_what_remains_are_refused_with_retry_after_and_consume_noth
 
 #[tokio::test]
 async fn the_window_restarts_once_reset_at_has_passed() {
-    let app = TestApp::spawn().await;
-    app.set_plan_limit(2).await;
-    assert_eq!(app.post_units(2, morning()).await.status, 200);
+    let app = spawn_app().await;
+    app.set_plan_scrape_limit(2).await;
+    assert_eq!(app.post_scrape_units(2, morning()).await.status, 200);
     let reset_at = utc(2026, 3, 10, 18, 30, 0);
     let just_before = reset_at - TimeDelta::milliseconds(1);
-    let refused = app.post_units(1, just_before).await;
+    let refused = app.post_scrape_units(1, just_before).await;
     assert_eq!(refused.status, 429);
     assert_eq!(retry_after(&refused), 1, "rounded up, never 0");
 
-    let response = app.post_units(1, reset_at).await;
+    let response = app.post_scrape_units(1, reset_at).await;
 
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(response.body["used_today"], 1);
@@ -154,13 +170,15 @@ async fn the_window_restarts_once_reset_at_has_passed() {
 
 #[tokio::test]
 async fn an_empty_body_or_an_empty_object_consumes_one_unit() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let agent = app.tenant.agent_id.to_string();
     let key = Some(app.tenant.api_key.as_str());
 
-    let no_body = app.post_raw(&agent, key, None, morning()).await;
+    let no_body = app
+        .post_scrape_quota_raw(&agent, key, None, morning())
+        .await;
     let empty_object = app
-        .post_raw(&agent, key, Some("{}".into()), morning())
+        .post_scrape_quota_raw(&agent, key, Some("{}".into()), morning())
         .await;
 
     assert_eq!(no_body.status, 200, "{}", no_body.body);
@@ -175,15 +193,15 @@ async fn an_empty_body_or_an_empty_object_consumes_one_unit() {
 
 #[tokio::test]
 async fn in_kolkata_the_window_ends_at_midnight_india_time() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     app.set_timezone("Asia/Kolkata").await;
-    app.set_plan_limit(1).await;
+    app.set_plan_scrape_limit(1).await;
     // 23:59:59 on 10 March in Kolkata.
     let last_second = utc(2026, 3, 10, 18, 29, 59);
 
-    let first = app.post_units(1, last_second).await;
-    let refused = app.post_units(1, last_second).await;
-    let next_day = app.post_units(1, utc(2026, 3, 10, 18, 30, 0)).await;
+    let first = app.post_scrape_units(1, last_second).await;
+    let refused = app.post_scrape_units(1, last_second).await;
+    let next_day = app.post_scrape_units(1, utc(2026, 3, 10, 18, 30, 0)).await;
 
     assert_eq!(first.body["reset_at"], "2026-03-10T18:30:00Z");
     assert_eq!(refused.status, 429);
@@ -194,15 +212,15 @@ async fn in_kolkata_the_window_ends_at_midnight_india_time() {
 
 #[tokio::test]
 async fn in_new_york_the_window_ends_at_local_midnight_across_the_dst_change() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     app.set_timezone("America/New_York").await;
-    app.set_plan_limit(1).await;
+    app.set_plan_scrape_limit(1).await;
     // 23:30 EST on Saturday 7 March 2026; clocks go forward at 02:00 on Sunday 8 March.
     let saturday_night = utc(2026, 3, 8, 4, 30, 0);
 
-    let saturday = app.post_units(1, saturday_night).await;
-    let refused = app.post_units(1, saturday_night).await;
-    let sunday = app.post_units(1, utc(2026, 3, 8, 5, 0, 0)).await;
+    let saturday = app.post_scrape_units(1, saturday_night).await;
+    let refused = app.post_scrape_units(1, saturday_night).await;
+    let sunday = app.post_scrape_units(1, utc(2026, 3, 8, 5, 0, 0)).await;
 
     assert_eq!(
         saturday.body["reset_at"], "2026-03-08T05:00:00Z",
@@ -222,13 +240,13 @@ async fn in_new_york_the_window_ends_at_local_midnight_across_the_dst_change() {
 
 #[tokio::test]
 async fn the_limit_is_the_plans_then_the_subscriptions_and_an_override_wins() {
-    let app = TestApp::spawn().await;
-    app.set_plan_limit(12).await;
-    let limit = async || app.get(morning()).await.body["daily_limit"].clone();
+    let app = spawn_app().await;
+    app.set_plan_scrape_limit(12).await;
+    let limit = async || app.get_scrape_quota(morning()).await.body["daily_limit"].clone();
 
     assert_eq!(limit().await, 12, "the workspace's plan");
 
-    app.subscribe(50, "past_due").await;
+    app.subscribe_with_scrape_limit(50, "past_due").await;
     assert_eq!(
         limit().await,
         50,
@@ -242,12 +260,12 @@ async fn the_limit_is_the_plans_then_the_subscriptions_and_an_override_wins() {
     .await;
     assert_eq!(limit().await, 12, "back to the workspace's plan");
 
-    app.set_override(Some(3)).await;
+    app.set_scrape_override(Some(3)).await;
     assert_eq!(limit().await, 3, "the agent's override");
-    assert_eq!(app.post_units(4, morning()).await.status, 429);
-    assert_eq!(app.post_units(3, morning()).await.status, 200);
+    assert_eq!(app.post_scrape_units(4, morning()).await.status, 429);
+    assert_eq!(app.post_scrape_units(3, morning()).await.status, 200);
 
-    app.set_override(None).await;
+    app.set_scrape_override(None).await;
     assert_eq!(limit().await, 12, "NULL follows the plan again");
 }
 
@@ -257,28 +275,32 @@ async fn the_limit_is_the_plans_then_the_subscriptions_and_an_override_wins() {
 
 #[tokio::test]
 async fn get_reads_the_window_without_consuming_or_writing() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
 
-    let before_any_use = app.get(morning()).await;
+    let before_any_use = app.get_scrape_quota(morning()).await;
     assert_eq!(before_any_use.status, 200, "{}", before_any_use.body);
     assert_eq!(before_any_use.body["used_today"], 0);
     assert_eq!(before_any_use.body["remaining"], 30);
     assert_eq!(before_any_use.body["reset_at"], "2026-03-10T18:30:00Z");
-    assert_eq!(app.stored(app.tenant.agent_id).await, None, "no row");
+    assert_eq!(
+        app.stored_scrape_quota(app.tenant.agent_id).await,
+        None,
+        "no row"
+    );
 
-    app.post_units(5, morning()).await;
-    let first = app.get(morning()).await;
-    let second = app.get(morning()).await;
+    app.post_scrape_units(5, morning()).await;
+    let first = app.get_scrape_quota(morning()).await;
+    let second = app.get_scrape_quota(morning()).await;
     assert_eq!(first.body, second.body);
     assert_eq!(first.body["used_today"], 5);
 
-    let tomorrow = app.get(utc(2026, 3, 11, 4, 30, 0)).await;
+    let tomorrow = app.get_scrape_quota(utc(2026, 3, 11, 4, 30, 0)).await;
     assert_eq!(
         tomorrow.body["used_today"], 0,
         "an expired window reads as restarted"
     );
     assert_eq!(tomorrow.body["reset_at"], "2026-03-11T18:30:00Z");
-    let stored = app.stored(app.tenant.agent_id).await.unwrap();
+    let stored = app.stored_scrape_quota(app.tenant.agent_id).await.unwrap();
     assert_eq!(
         (stored.used_today, stored.reset_at),
         (5, utc(2026, 3, 10, 18, 30, 0)),
@@ -292,12 +314,12 @@ async fn get_reads_the_window_without_consuming_or_writing() {
 
 #[tokio::test]
 async fn another_workspaces_key_gets_404_and_consumes_nothing() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let other = app.another_tenant().await;
     let agent = app.tenant.agent_id.to_string();
 
     let post = app
-        .post_raw(
+        .post_scrape_quota_raw(
             &agent,
             Some(&other.api_key),
             Some(r#"{"units": 1}"#.into()),
@@ -305,7 +327,7 @@ async fn another_workspaces_key_gets_404_and_consumes_nothing() {
         )
         .await;
     let get = app
-        .send(
+        .send_at(
             request("GET", &agent, Some(&other.api_key), None),
             morning(),
         )
@@ -314,12 +336,12 @@ async fn another_workspaces_key_gets_404_and_consumes_nothing() {
     assert_eq!(post.status, 404, "{}", post.body);
     assert_eq!(get.status, 404, "{}", get.body);
     assert_eq!(post.content_type, "application/problem+json");
-    assert_eq!(app.stored(app.tenant.agent_id).await, None);
+    assert_eq!(app.stored_scrape_quota(app.tenant.agent_id).await, None);
 }
 
 #[tokio::test]
 async fn unknown_and_malformed_agent_ids_are_404() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let key = Some(app.tenant.api_key.as_str());
 
     for agent in [
@@ -327,32 +349,36 @@ async fn unknown_and_malformed_agent_ids_are_404() {
         "not-a-uuid".into(),
         "%20".into(),
     ] {
-        let response = app.post_raw(&agent, key, None, morning()).await;
+        let response = app
+            .post_scrape_quota_raw(&agent, key, None, morning())
+            .await;
         assert_eq!(response.status, 404, "{agent}: {}", response.body);
     }
 }
 
 #[tokio::test]
 async fn no_key_a_wrong_key_or_a_revoked_key_is_401() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let agent = app.tenant.agent_id.to_string();
 
-    let none = app.post_raw(&agent, None, None, morning()).await;
+    let none = app
+        .post_scrape_quota_raw(&agent, None, None, morning())
+        .await;
     let wrong = app
-        .post_raw(&agent, Some("le_wrong"), None, morning())
+        .post_scrape_quota_raw(&agent, Some("le_wrong"), None, morning())
         .await;
     {
         let client = app.test_db.client().await;
         fixtures::revoke_api_key(&client, &app.tenant).await;
     }
     let revoked = app
-        .post_raw(&agent, Some(&app.tenant.api_key), None, morning())
+        .post_scrape_quota_raw(&agent, Some(&app.tenant.api_key), None, morning())
         .await;
 
     for (name, response) in [("none", none), ("wrong", wrong), ("revoked", revoked)] {
         assert_eq!(response.status, 401, "{name}: {}", response.body);
     }
-    assert_eq!(app.stored(app.tenant.agent_id).await, None);
+    assert_eq!(app.stored_scrape_quota(app.tenant.agent_id).await, None);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,26 +387,28 @@ async fn no_key_a_wrong_key_or_a_revoked_key_is_401() {
 
 #[tokio::test]
 async fn each_bad_units_is_a_422_naming_units() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let agent = app.tenant.agent_id.to_string();
     let key = Some(app.tenant.api_key.as_str());
 
     for units in ["0", "-1", "1.5", "\"3\"", "1001", "1e20", "null"] {
         let body = format!(r#"{{"units": {units}}}"#);
-        let response = app.post_raw(&agent, key, Some(body), morning()).await;
+        let response = app
+            .post_scrape_quota_raw(&agent, key, Some(body), morning())
+            .await;
         assert_eq!(response.status, 422, "{units}: {}", response.body);
         assert_eq!(response.error_fields(), ["units"], "{units}");
     }
-    assert_eq!(app.stored(app.tenant.agent_id).await, None);
+    assert_eq!(app.stored_scrape_quota(app.tenant.agent_id).await, None);
 }
 
 #[tokio::test]
 async fn malformed_json_is_400_and_a_non_json_body_is_415() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let agent = app.tenant.agent_id.to_string();
 
     let malformed = app
-        .post_raw(
+        .post_scrape_quota_raw(
             &agent,
             Some(&app.tenant.api_key),
             Some(r#"{"units": "#.into()),
@@ -395,11 +423,11 @@ async fn malformed_json_is_400_and_a_non_json_body_is_415() {
     );
     text.headers_mut()
         .insert("content-type", http::HeaderValue::from_static("text/plain"));
-    let text = app.send(text, morning()).await;
+    let text = app.send_at(text, morning()).await;
 
     assert_eq!(malformed.status, 400, "{}", malformed.body);
     assert_eq!(text.status, 415, "{}", text.body);
-    assert_eq!(app.stored(app.tenant.agent_id).await, None);
+    assert_eq!(app.stored_scrape_quota(app.tenant.agent_id).await, None);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,7 +436,7 @@ async fn malformed_json_is_400_and_a_non_json_body_is_415() {
 
 #[tokio::test]
 async fn the_sample_api_gateway_event_runs_through_the_handler() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     // The local stack's demo key and agent, in this test's workspace.
     let demo_key_hash = store::api_keys::key_sha256("le_local_demo_key_change_me").to_vec();
     app.execute(
@@ -428,7 +456,7 @@ async fn the_sample_api_gateway_event_runs_through_the_handler() {
     .expect("the sample event exists");
     let request = lambda_http::request::from_str(&event).expect("a valid API Gateway v2 event");
 
-    let response = app.send(request, morning()).await;
+    let response = app.send_at(request, morning()).await;
 
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(

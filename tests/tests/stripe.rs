@@ -6,10 +6,10 @@ use base64::Engine;
 use domain::stripe::{InvoiceStatus, SubscriptionStatus};
 use lead_engine_tests::fixtures::{Sql, Tenant};
 use lead_engine_tests::stripe::{
-    LOCAL_SECRET, NOW, SECRET, SubscriptionFacts, TestApp, basil_subscription_event,
-    checkout_event, fixture_bytes, fixture_event, fixture_names, invoice_event, sign,
-    subscription_event,
+    LOCAL_SECRET, NOW, SECRET, SubscriptionFacts, basil_subscription_event, checkout_event,
+    fixture_bytes, fixture_event, fixture_names, invoice_event, sign, subscription_event,
 };
+use lead_engine_tests::{TestApp, spawn_app};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::future::Future;
@@ -66,7 +66,7 @@ const EVERY_FIXTURE: [(&str, &str, &str); 22] = [
 
 #[tokio::test]
 async fn every_stripe_fixture_is_answered_200_journaled_once_and_applied_by_its_rules() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let names: Vec<&str> = EVERY_FIXTURE.iter().map(|(name, ..)| *name).collect();
     assert_eq!(
         names,
@@ -97,12 +97,12 @@ async fn every_stripe_fixture_is_answered_200_journaled_once_and_applied_by_its_
                 json!(checkout_tenant.workspace_id.to_string());
         }
 
-        let response = app.post_event(&event).await;
+        let response = app.post_stripe_event(&event).await;
 
         assert_eq!(response.status, 200, "{name}: {}", response.text);
         assert_eq!(response.body["event_id"], json!(event_id), "{name}");
         assert_eq!(response.outcome(), outcome, "{name}: {}", response.text);
-        let journal = app.journal(&event_id).await.expect("journaled");
+        let journal = app.stripe_journal(&event_id).await.expect("journaled");
         assert!(journal.processed, "{name}");
         assert_eq!(
             journal.result.as_ref().map(|r| r["outcome"].clone()),
@@ -110,7 +110,7 @@ async fn every_stripe_fixture_is_answered_200_journaled_once_and_applied_by_its_
             "{name}"
         );
     }
-    assert_eq!(app.journal_count().await, 22);
+    assert_eq!(app.stripe_journal_count().await, 22);
 
     // What the real shapes left behind.
     let srm = &tenants["cus_00000000000000"];
@@ -156,27 +156,30 @@ async fn every_stripe_fixture_is_answered_200_journaled_once_and_applied_by_its_
 
 #[tokio::test]
 async fn a_fixture_posted_twice_is_answered_from_the_journal_and_changes_nothing() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     app.link_customer(&app.tenant, "cus_00000000000000").await;
     let body = fixture_bytes("srm_customer.subscription.created.json");
 
-    let first = app.post_signed(&body).await;
-    let audit_after_first = app.audit(app.tenant.workspace_id).await;
-    let second = app.post_signed(&body).await;
+    let first = app.post_stripe_bytes(&body).await;
+    let audit_after_first = app.stripe_audit(app.tenant.workspace_id).await;
+    let second = app.post_stripe_bytes(&body).await;
 
     assert_eq!((first.status, second.status), (200, 200));
     assert_eq!(first.body["duplicate"], false);
     assert_eq!(second.body["duplicate"], true);
     assert_eq!(second.outcome(), "applied", "the stored outcome");
-    assert_eq!(app.audit(app.tenant.workspace_id).await, audit_after_first);
-    assert_eq!(app.journal_count().await, 1);
+    assert_eq!(
+        app.stripe_audit(app.tenant.workspace_id).await,
+        audit_after_first
+    );
+    assert_eq!(app.stripe_journal_count().await, 1);
 }
 
 // ---- idempotency and order -------------------------------------------------------------------
 
 #[tokio::test]
 async fn twenty_concurrent_deliveries_of_one_event_have_one_effect() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     app.link_customer(&app.tenant, "cus_concurrent").await;
     let pro = app.arrange_plan(&unique("price_pro"), 1000).await;
     let price: String = app
@@ -194,7 +197,7 @@ async fn twenty_concurrent_deliveries_of_one_event_have_one_effect() {
     ));
     let body = event.to_string();
 
-    let responses = futures_join_all((0..20).map(|_| app.post_signed(body.clone()))).await;
+    let responses = futures_join_all((0..20).map(|_| app.post_stripe_bytes(body.clone()))).await;
 
     assert!(responses.iter().all(|r| r.status == 200));
     let fresh = responses
@@ -202,8 +205,8 @@ async fn twenty_concurrent_deliveries_of_one_event_have_one_effect() {
         .filter(|r| r.body["duplicate"] == false)
         .count();
     assert_eq!(fresh, 1, "exactly one delivery applied it");
-    assert_eq!(app.journal_count().await, 1);
-    assert_eq!(app.audit(app.tenant.workspace_id).await.len(), 1);
+    assert_eq!(app.stripe_journal_count().await, 1);
+    assert_eq!(app.stripe_audit(app.tenant.workspace_id).await.len(), 1);
     let row = app
         .subscription(app.tenant.workspace_id)
         .await
@@ -251,7 +254,7 @@ fn permutation(n: usize, seed: u64) -> Vec<usize> {
 
 #[tokio::test]
 async fn ten_subscription_events_in_any_order_end_in_the_state_of_the_newest() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let statuses = [
         "incomplete",
         "trialing",
@@ -277,7 +280,7 @@ async fn ten_subscription_events_in_any_order_end_in_the_state_of_the_newest() {
                 SubscriptionFacts::new(&ids[i], T0 + 60 * i as i64, &customer, "price_x");
             facts.status = statuses[i];
             facts.period_end = T0 + 86_400 * (i as i64 + 1);
-            let response = app.post_event(&subscription_event(&facts)).await;
+            let response = app.post_stripe_event(&subscription_event(&facts)).await;
             assert_eq!(response.status, 200, "{order:?}");
         }
 
@@ -294,14 +297,14 @@ async fn ten_subscription_events_in_any_order_end_in_the_state_of_the_newest() {
 
 #[tokio::test]
 async fn a_newer_event_then_an_older_one_keeps_the_newer_state() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     app.link_customer(&app.tenant, "cus_order").await;
     let mut newer = SubscriptionFacts::new("evt_newer", T0 + 100, "cus_order", "price_x");
     newer.status = "past_due";
     let older = SubscriptionFacts::new("evt_older", T0, "cus_order", "price_x");
 
-    let first = app.post_event(&subscription_event(&newer)).await;
-    let second = app.post_event(&subscription_event(&older)).await;
+    let first = app.post_stripe_event(&subscription_event(&newer)).await;
+    let second = app.post_stripe_event(&subscription_event(&older)).await;
 
     assert_eq!((first.outcome(), second.outcome()), ("applied", "stale"));
     let row = app
@@ -311,18 +314,18 @@ async fn a_newer_event_then_an_older_one_keeps_the_newer_state() {
     assert_eq!(row.status, "past_due");
     assert_eq!(row.stripe_event_id.as_deref(), Some("evt_newer"));
     assert_eq!(
-        app.audit(app.tenant.workspace_id).await.len(),
+        app.stripe_audit(app.tenant.workspace_id).await.len(),
         1,
         "the stale one audits nothing"
     );
-    let journal = app.journal("evt_older").await.expect("journaled");
+    let journal = app.stripe_journal("evt_older").await.expect("journaled");
     assert!(journal.processed);
     assert!(journal.error.unwrap_or_default().contains("older than"));
 }
 
 #[tokio::test]
 async fn events_of_the_same_second_are_settled_by_status_rank_then_event_id_not_by_arrival() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     // (case, first event (id, status), second event (id, status), expected winner id)
     let cases = [
         (
@@ -366,7 +369,9 @@ async fn events_of_the_same_second_are_settled_by_status_rank_then_event_id_not_
             let mut facts = SubscriptionFacts::new(&event_id, T0, &customer, "price_x");
             facts.status = status;
             assert_eq!(
-                app.post_event(&subscription_event(&facts)).await.status,
+                app.post_stripe_event(&subscription_event(&facts))
+                    .await
+                    .status,
                 200,
                 "{case}"
             );
@@ -382,7 +387,7 @@ async fn events_of_the_same_second_are_settled_by_status_rank_then_event_id_not_
 
 #[tokio::test]
 async fn the_sql_order_rules_mirror_the_domain_ones() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     for status in SubscriptionStatus::ALL {
         let rank: i16 = app
             .row(
@@ -406,7 +411,7 @@ async fn the_sql_order_rules_mirror_the_domain_ones() {
 
 #[tokio::test]
 async fn a_subscription_before_its_checkout_waits_then_applies_once_when_the_checkout_links_it() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let pro = app.arrange_plan(&unique("price_pro"), 1000).await;
     let price: String = app
         .row(
@@ -429,8 +434,8 @@ async fn a_subscription_before_its_checkout_waits_then_applies_once_when_the_che
         "paid",
     );
 
-    let sub_response = app.post_event(&created).await;
-    let inv_response = app.post_event(&invoice).await;
+    let sub_response = app.post_stripe_event(&created).await;
+    let inv_response = app.post_stripe_event(&invoice).await;
 
     assert_eq!(
         (sub_response.status, sub_response.outcome()),
@@ -438,8 +443,11 @@ async fn a_subscription_before_its_checkout_waits_then_applies_once_when_the_che
     );
     assert_eq!(inv_response.outcome(), "pending");
     assert_eq!(app.subscription(app.tenant.workspace_id).await, None);
-    assert_eq!(app.pending_count().await, 2);
-    let waiting = app.journal("evt_sub_first").await.expect("journaled");
+    assert_eq!(app.stripe_pending_count().await, 2);
+    let waiting = app
+        .stripe_journal("evt_sub_first")
+        .await
+        .expect("journaled");
     assert!(waiting.processed, "a pending event is handled, not failed");
     assert_eq!(waiting.workspace_id, None);
 
@@ -449,10 +457,10 @@ async fn a_subscription_before_its_checkout_waits_then_applies_once_when_the_che
         customer,
         Some(app.tenant.workspace_id),
     );
-    let linked = app.post_event(&checkout).await;
+    let linked = app.post_stripe_event(&checkout).await;
 
     assert_eq!(linked.outcome(), "linked", "{}", linked.text);
-    assert_eq!(app.pending_count().await, 0);
+    assert_eq!(app.stripe_pending_count().await, 0);
     let row = app
         .subscription(app.tenant.workspace_id)
         .await
@@ -462,7 +470,10 @@ async fn a_subscription_before_its_checkout_waits_then_applies_once_when_the_che
         app.invoice("in_pending_1").await,
         Some(("paid".to_owned(), 2000))
     );
-    let applied = app.journal("evt_sub_first").await.expect("journaled");
+    let applied = app
+        .stripe_journal("evt_sub_first")
+        .await
+        .expect("journaled");
     assert_eq!(applied.workspace_id, Some(app.tenant.workspace_id));
     let result = applied.result.expect("result");
     assert_eq!(result["outcome"], "applied");
@@ -473,10 +484,10 @@ async fn a_subscription_before_its_checkout_waits_then_applies_once_when_the_che
     );
 
     // Nothing applies twice: the checkout again, and another checkout of the same customer.
-    let audit_before = app.audit(app.tenant.workspace_id).await;
-    let replay = app.post_event(&checkout).await;
+    let audit_before = app.stripe_audit(app.tenant.workspace_id).await;
+    let replay = app.post_stripe_event(&checkout).await;
     let again = app
-        .post_event(&checkout_event(
+        .post_stripe_event(&checkout_event(
             "evt_checkout_2",
             T0 + 9,
             customer,
@@ -485,27 +496,33 @@ async fn a_subscription_before_its_checkout_waits_then_applies_once_when_the_che
         .await;
     assert_eq!(replay.body["duplicate"], true);
     assert_eq!(again.outcome(), "linked");
-    let again_journal = app.journal("evt_checkout_2").await.expect("journaled");
+    let again_journal = app
+        .stripe_journal("evt_checkout_2")
+        .await
+        .expect("journaled");
     assert_eq!(
         again_journal.result.expect("result")["pending_applied"],
         json!([])
     );
-    assert_eq!(app.audit(app.tenant.workspace_id).await, audit_before);
+    assert_eq!(
+        app.stripe_audit(app.tenant.workspace_id).await,
+        audit_before
+    );
 }
 
 #[tokio::test]
 async fn pending_events_apply_in_created_order_whatever_order_they_arrived_in() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let customer = unique("cus_pending");
     let mut older = SubscriptionFacts::new("evt_p_old", T0, &customer, "price_x");
     older.status = "trialing";
     let mut newer = SubscriptionFacts::new("evt_p_new", T0 + 60, &customer, "price_x");
     newer.status = "active";
 
-    app.post_event(&subscription_event(&newer)).await;
-    app.post_event(&subscription_event(&older)).await;
+    app.post_stripe_event(&subscription_event(&newer)).await;
+    app.post_stripe_event(&subscription_event(&older)).await;
     let linked = app
-        .post_event(&checkout_event(
+        .post_stripe_event(&checkout_event(
             "evt_p_link",
             T0 + 90,
             &customer,
@@ -514,7 +531,7 @@ async fn pending_events_apply_in_created_order_whatever_order_they_arrived_in() 
         .await;
 
     assert_eq!(linked.outcome(), "linked");
-    let journal = app.journal("evt_p_link").await.expect("journaled");
+    let journal = app.stripe_journal("evt_p_link").await.expect("journaled");
     assert_eq!(
         journal.result.expect("result")["pending_applied"],
         json!([
@@ -534,7 +551,7 @@ async fn a_subscription_racing_its_checkout_is_never_stranded() {
     // The event that finds no link parks itself; the checkout that links applies what is parked.
     // The customer's lock keeps the two from interleaving, so whichever commits first, the
     // subscription ends applied exactly once.
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let mut cases = Vec::new();
     for _ in 0..8 {
         let tenant = app.another_tenant().await;
@@ -554,13 +571,13 @@ async fn a_subscription_racing_its_checkout_is_never_stranded() {
         cases.push((tenant, sub, checkout));
     }
 
-    let posts = cases
-        .iter()
-        .flat_map(|(_, sub, checkout)| [app.post_event(sub), app.post_event(checkout)]);
+    let posts = cases.iter().flat_map(|(_, sub, checkout)| {
+        [app.post_stripe_event(sub), app.post_stripe_event(checkout)]
+    });
     let responses = futures_join_all(posts).await;
 
     assert!(responses.iter().all(|r| r.status == 200));
-    assert_eq!(app.pending_count().await, 0, "nothing left waiting");
+    assert_eq!(app.stripe_pending_count().await, 0, "nothing left waiting");
     for (tenant, sub, _) in &cases {
         let row = app
             .subscription(tenant.workspace_id)
@@ -568,7 +585,7 @@ async fn a_subscription_racing_its_checkout_is_never_stranded() {
             .expect("applied");
         assert_eq!(row.stripe_event_id.as_deref(), sub["id"].as_str());
         assert_eq!(
-            app.audit(tenant.workspace_id)
+            app.stripe_audit(tenant.workspace_id)
                 .await
                 .iter()
                 .filter(|(kind, _)| kind == "subscription_changed")
@@ -580,11 +597,13 @@ async fn a_subscription_racing_its_checkout_is_never_stranded() {
 
 #[tokio::test]
 async fn metadata_workspace_id_applies_a_subscription_without_any_link() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let mut facts = SubscriptionFacts::new("evt_meta", T0, "cus_never_linked", "price_x");
     facts.workspace_id = Some(app.tenant.workspace_id);
 
-    let response = app.post_event(&basil_subscription_event(&facts)).await;
+    let response = app
+        .post_stripe_event(&basil_subscription_event(&facts))
+        .await;
 
     assert_eq!(response.outcome(), "applied", "{}", response.text);
     let row = app
@@ -600,7 +619,7 @@ async fn metadata_workspace_id_applies_a_subscription_without_any_link() {
 
 #[tokio::test]
 async fn a_payment_mode_checkout_links_nothing() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let mut event = fixture_event(
         "srm_checkout.session.completed.json",
         "evt_pay_mode",
@@ -609,7 +628,7 @@ async fn a_payment_mode_checkout_links_nothing() {
     );
     event["data"]["object"]["client_reference_id"] = json!(app.tenant.workspace_id.to_string());
 
-    let response = app.post_event(&event).await;
+    let response = app.post_stripe_event(&event).await;
 
     assert_eq!(response.outcome(), "ignored");
     assert_eq!(
@@ -626,7 +645,7 @@ async fn a_payment_mode_checkout_links_nothing() {
 
 #[tokio::test]
 async fn after_the_subscription_is_deleted_the_reported_limit_is_the_workspace_plans_again() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     app.link_customer(&app.tenant, "cus_limits").await;
     let price = unique("price_pro");
     let pro = app.arrange_plan(&price, 1000).await;
@@ -637,7 +656,7 @@ async fn after_the_subscription_is_deleted_the_reported_limit_is_the_workspace_p
     );
 
     let created = SubscriptionFacts::new("evt_lim_1", T0, "cus_limits", &price);
-    app.post_event(&subscription_event(&created)).await;
+    app.post_stripe_event(&subscription_event(&created)).await;
     assert_eq!(
         app.reported_limit(&app.tenant).await,
         json!(1000),
@@ -646,7 +665,7 @@ async fn after_the_subscription_is_deleted_the_reported_limit_is_the_workspace_p
 
     let mut past_due = SubscriptionFacts::new("evt_lim_2", T0 + 10, "cus_limits", &price);
     past_due.status = "past_due";
-    app.post_event(&subscription_event(&past_due)).await;
+    app.post_stripe_event(&subscription_event(&past_due)).await;
     assert_eq!(
         app.reported_limit(&app.tenant).await,
         json!(1000),
@@ -656,7 +675,7 @@ async fn after_the_subscription_is_deleted_the_reported_limit_is_the_workspace_p
     let mut deleted = SubscriptionFacts::new("evt_lim_3", T0 + 20, "cus_limits", &price);
     deleted.event_type = "customer.subscription.deleted";
     deleted.status = "canceled";
-    app.post_event(&subscription_event(&deleted)).await;
+    app.post_stripe_event(&subscription_event(&deleted)).await;
     assert_eq!(
         app.reported_limit(&app.tenant).await,
         json!(100),
@@ -664,7 +683,7 @@ async fn after_the_subscription_is_deleted_the_reported_limit_is_the_workspace_p
     );
 
     // One audit row per change, with the event id and old/new.
-    let audit = app.audit(app.tenant.workspace_id).await;
+    let audit = app.stripe_audit(app.tenant.workspace_id).await;
     let changes: Vec<(Value, Value, Value)> = audit
         .iter()
         .map(|(_, data)| {
@@ -688,11 +707,11 @@ async fn after_the_subscription_is_deleted_the_reported_limit_is_the_workspace_p
 
 #[tokio::test]
 async fn an_unknown_price_keeps_the_status_in_sync_leaves_the_plan_and_journals_why() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     app.link_customer(&app.tenant, "cus_price").await;
     let price = unique("price_pro");
     let pro = app.arrange_plan(&price, 1000).await;
-    app.post_event(&subscription_event(&SubscriptionFacts::new(
+    app.post_stripe_event(&subscription_event(&SubscriptionFacts::new(
         "evt_known",
         T0,
         "cus_price",
@@ -703,7 +722,7 @@ async fn an_unknown_price_keeps_the_status_in_sync_leaves_the_plan_and_journals_
     let mut unknown =
         SubscriptionFacts::new("evt_unknown", T0 + 10, "cus_price", "price_nobody_sells");
     unknown.status = "past_due";
-    let response = app.post_event(&subscription_event(&unknown)).await;
+    let response = app.post_stripe_event(&subscription_event(&unknown)).await;
 
     assert_eq!((response.status, response.outcome()), (200, "applied"));
     let row = app
@@ -711,7 +730,7 @@ async fn an_unknown_price_keeps_the_status_in_sync_leaves_the_plan_and_journals_
         .await
         .expect("row");
     assert_eq!((row.status.as_str(), row.plan_id), ("past_due", Some(pro)));
-    let journal = app.journal("evt_unknown").await.expect("journaled");
+    let journal = app.stripe_journal("evt_unknown").await.expect("journaled");
     assert!(journal.processed);
     assert!(
         journal
@@ -724,7 +743,7 @@ async fn an_unknown_price_keeps_the_status_in_sync_leaves_the_plan_and_journals_
 
 #[tokio::test]
 async fn an_invoice_never_moves_backwards() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     app.link_customer(&app.tenant, "cus_inv").await;
     let steps = [
         ("evt_i1", "invoice.finalized", "open", "applied", "open"),
@@ -741,7 +760,7 @@ async fn an_invoice_never_moves_backwards() {
     ];
     for (event_id, event_type, status, outcome, stored) in steps {
         let response = app
-            .post_event(&invoice_event(
+            .post_stripe_event(&invoice_event(
                 event_id,
                 event_type,
                 "in_order_1",
@@ -757,7 +776,7 @@ async fn an_invoice_never_moves_backwards() {
         );
     }
     let audited: Vec<Value> = app
-        .audit(app.tenant.workspace_id)
+        .stripe_audit(app.tenant.workspace_id)
         .await
         .into_iter()
         .map(|(_, data)| data["new"]["status"].clone())
@@ -771,14 +790,14 @@ async fn an_invoice_never_moves_backwards() {
 
 #[tokio::test]
 async fn an_unhandled_type_is_journaled_and_acknowledged() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let event = fixture_event("srm_invoice.created.json", "evt_unhandled", "", T0);
 
-    let response = app.post_event(&event).await;
+    let response = app.post_stripe_event(&event).await;
 
     assert_eq!((response.status, response.outcome()), (200, "ignored"));
     assert!(
-        app.journal("evt_unhandled")
+        app.stripe_journal("evt_unhandled")
             .await
             .expect("journaled")
             .processed
@@ -787,14 +806,17 @@ async fn an_unhandled_type_is_journaled_and_acknowledged() {
 
 #[tokio::test]
 async fn a_handled_type_with_an_unreadable_object_is_journaled_with_the_reason() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let mut facts = SubscriptionFacts::new("evt_unreadable", T0, "cus_x", "price_x");
     facts.status = "on_fire";
 
-    let response = app.post_event(&subscription_event(&facts)).await;
+    let response = app.post_stripe_event(&subscription_event(&facts)).await;
 
     assert_eq!((response.status, response.outcome()), (200, "unreadable"));
-    let journal = app.journal("evt_unreadable").await.expect("journaled");
+    let journal = app
+        .stripe_journal("evt_unreadable")
+        .await
+        .expect("journaled");
     assert!(
         journal
             .error
@@ -807,7 +829,7 @@ async fn a_handled_type_with_an_unreadable_object_is_journaled_with_the_reason()
 
 #[tokio::test]
 async fn bad_signatures_are_401_problems_that_name_no_secret_or_header_and_journal_nothing() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let body = fixture_bytes("sse_subscription_updated.json");
     let good = sign(&body, SECRET, NOW);
     let v1 = good.split("v1=").nth(1).expect("v1").to_owned();
@@ -850,7 +872,9 @@ async fn bad_signatures_are_401_problems_that_name_no_secret_or_header_and_journ
         ("body changed", changed, Some(good.clone())),
     ];
     for (case, body, header) in cases {
-        let response = app.post_with_signature(&body, header.as_deref()).await;
+        let response = app
+            .post_stripe_with_signature(&body, header.as_deref())
+            .await;
         assert_eq!(response.status, 401, "{case}: {}", response.text);
         assert_eq!(response.content_type, "application/problem+json", "{case}");
         assert!(!response.text.contains(SECRET), "{case}");
@@ -858,12 +882,12 @@ async fn bad_signatures_are_401_problems_that_name_no_secret_or_header_and_journ
         assert!(!response.text.contains(&v1[..16]), "{case}");
         assert!(!response.text.contains(&NOW.to_string()), "{case}");
     }
-    assert_eq!(app.journal_count().await, 0);
+    assert_eq!(app.stripe_journal_count().await, 0);
 }
 
 #[tokio::test]
 async fn the_timestamp_tolerance_is_300_seconds_either_way() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     for (case, t) in [("300 s old", NOW - 300), ("300 s ahead", NOW + 300)] {
         let event = subscription_event(&SubscriptionFacts::new(
             &unique("evt_tol"),
@@ -873,7 +897,7 @@ async fn the_timestamp_tolerance_is_300_seconds_either_way() {
         ));
         let body = event.to_string();
         let response = app
-            .post_with_signature(body.as_bytes(), Some(&sign(body.as_bytes(), SECRET, t)))
+            .post_stripe_with_signature(body.as_bytes(), Some(&sign(body.as_bytes(), SECRET, t)))
             .await;
         assert_eq!(response.status, 200, "{case}");
     }
@@ -881,7 +905,7 @@ async fn the_timestamp_tolerance_is_300_seconds_either_way() {
 
 #[tokio::test]
 async fn any_v1_may_match_while_the_secret_is_rotated() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let body = fixture_bytes("srm_invoice.created.json");
     let old = sign(&body, "whsec_old_secret", NOW);
     let current = sign(&body, SECRET, NOW);
@@ -891,14 +915,14 @@ async fn any_v1_may_match_while_the_secret_is_rotated() {
         current.split("v1=").nth(1).expect("v1")
     );
 
-    let response = app.post_with_signature(&body, Some(&header)).await;
+    let response = app.post_stripe_with_signature(&body, Some(&header)).await;
 
     assert_eq!(response.status, 200, "{}", response.text);
 }
 
 #[tokio::test]
 async fn a_signed_body_that_is_not_json_or_not_an_event_is_400_and_journals_nothing() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let cases: [(&str, Vec<u8>); 4] = [
         ("not JSON", b"id=evt_1&type=invoice.paid".to_vec()),
         ("a JSON array", b"[]".to_vec()),
@@ -906,31 +930,31 @@ async fn a_signed_body_that_is_not_json_or_not_an_event_is_400_and_journals_noth
         ("an event without an id", br#"{"object":"event","type":"invoice.paid","created":1,"livemode":false,"data":{"object":{}}}"#.to_vec()),
     ];
     for (case, body) in cases {
-        let response = app.post_signed(&body).await;
+        let response = app.post_stripe_bytes(&body).await;
         assert_eq!(response.status, 400, "{case}: {}", response.text);
         assert_eq!(response.content_type, "application/problem+json", "{case}");
     }
-    assert_eq!(app.journal_count().await, 0);
+    assert_eq!(app.stripe_journal_count().await, 0);
 }
 
 #[tokio::test]
 async fn a_body_over_256_kib_is_413_before_the_signature_is_checked() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let mut event = fixture_event("srm_invoice.created.json", "evt_big", "", T0);
     event["data"]["object"]["description"] = json!("x".repeat(256 * 1024));
     let body = event.to_string();
 
-    let signed = app.post_signed(body.as_bytes()).await;
-    let unsigned = app.post_with_signature(body.as_bytes(), None).await;
+    let signed = app.post_stripe_bytes(body.as_bytes()).await;
+    let unsigned = app.post_stripe_with_signature(body.as_bytes(), None).await;
 
     assert_eq!((signed.status, unsigned.status), (413, 413));
     assert_eq!(signed.content_type, "application/problem+json");
-    assert_eq!(app.journal_count().await, 0);
+    assert_eq!(app.stripe_journal_count().await, 0);
 }
 
 #[tokio::test]
 async fn other_methods_are_405() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let request = http::Request::builder()
         .method("GET")
         .uri("/webhooks/stripe")
@@ -953,7 +977,10 @@ fn sample_event() -> String {
 
 #[tokio::test]
 async fn the_sample_api_gateway_event_verifies_with_the_local_secret_at_its_timestamp() {
-    let app = TestApp::spawn_with(LOCAL_SECRET, SAMPLE_SIGNED_AT).await;
+    let app = TestApp::builder()
+        .stripe(LOCAL_SECRET, SAMPLE_SIGNED_AT)
+        .spawn()
+        .await;
     app.link_customer(&app.tenant, "cus_IhGfebO16cMIGN").await;
 
     let request = lambda_http::request::from_str(&sample_event()).expect("an API Gateway v2 event");
@@ -966,7 +993,10 @@ async fn the_sample_api_gateway_event_verifies_with_the_local_secret_at_its_time
 
 #[tokio::test]
 async fn the_sample_event_base64_encoded_by_api_gateway_verifies_the_same() {
-    let app = TestApp::spawn_with(LOCAL_SECRET, SAMPLE_SIGNED_AT).await;
+    let app = TestApp::builder()
+        .stripe(LOCAL_SECRET, SAMPLE_SIGNED_AT)
+        .spawn()
+        .await;
     let mut event: Value = serde_json::from_str(&sample_event()).expect("JSON");
     let body = event["body"].as_str().expect("body").to_owned();
     event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body.as_bytes()));
@@ -981,7 +1011,10 @@ async fn the_sample_event_base64_encoded_by_api_gateway_verifies_the_same() {
 
 #[tokio::test]
 async fn the_sample_event_is_refused_once_its_timestamp_is_stale() {
-    let app = TestApp::spawn_with(LOCAL_SECRET, SAMPLE_SIGNED_AT + 301).await;
+    let app = TestApp::builder()
+        .stripe(LOCAL_SECRET, SAMPLE_SIGNED_AT + 301)
+        .spawn()
+        .await;
     let request = lambda_http::request::from_str(&sample_event()).expect("an API Gateway v2 event");
     assert_eq!(app.send(request).await.status, 401);
 }
@@ -990,7 +1023,7 @@ async fn the_sample_event_is_refused_once_its_timestamp_is_stale() {
 
 #[tokio::test]
 async fn an_event_that_failed_to_apply_is_applied_by_the_journal_replay_job() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     app.link_customer(&app.tenant, "cus_replay").await;
     let event = subscription_event(&SubscriptionFacts::new(
         "evt_replay",
@@ -1017,9 +1050,9 @@ async fn an_event_that_failed_to_apply_is_applied_by_the_journal_replay_job() {
         .await
         .expect("applied");
     assert_eq!(row.stripe_event_id.as_deref(), Some("evt_replay"));
-    let journal = app.journal("evt_replay").await.expect("journaled");
+    let journal = app.stripe_journal("evt_replay").await.expect("journaled");
     assert!(journal.processed);
     // Stripe's own retry of the same event now changes nothing.
-    let retry = app.post_event(&event).await;
+    let retry = app.post_stripe_event(&event).await;
     assert_eq!(retry.body["duplicate"], true);
 }

@@ -6,7 +6,8 @@
 use domain::jobs::Job;
 use lead_engine_tests::fixtures;
 use lead_engine_tests::fixtures::Sql;
-use lead_engine_tests::web_agent::{TestApp, request};
+use lead_engine_tests::web_agent::request;
+use lead_engine_tests::{TestApp, spawn_app};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -41,9 +42,9 @@ fn first_contact() -> Value {
 
 #[tokio::test]
 async fn a_new_person_becomes_one_lead_with_session_message_identities_usage_and_a_scoring_job() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
 
-    let response = app.post(&first_contact()).await;
+    let response = app.post_web_agent(&first_contact()).await;
 
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(response.content_type, "application/json");
@@ -201,11 +202,11 @@ async fn a_new_person_becomes_one_lead_with_session_message_identities_usage_and
 
 #[tokio::test]
 async fn a_returning_lead_is_found_by_its_phone_written_another_way() {
-    let app = TestApp::spawn().await;
-    let first = app.post(&first_contact()).await;
+    let app = spawn_app().await;
+    let first = app.post_web_agent(&first_contact()).await;
 
     let again = app
-        .post(&json!({
+        .post_web_agent(&json!({
             "phone": "098765 43210",
             "external_session_id": "sess-1",
             "message_id": "msg-2",
@@ -250,11 +251,11 @@ async fn a_returning_lead_is_found_by_its_phone_written_another_way() {
 
 #[tokio::test]
 async fn a_returning_lead_on_another_session_gets_a_second_session_and_conversation() {
-    let app = TestApp::spawn().await;
-    let first = app.post(&first_contact()).await;
+    let app = spawn_app().await;
+    let first = app.post_web_agent(&first_contact()).await;
 
     let later = app
-        .post(&json!({
+        .post_web_agent(&json!({
             "email": "priya.sharma@example.com",
             "external_session_id": "sess-2",
             "message_id": "msg-2",
@@ -292,11 +293,11 @@ async fn a_returning_lead_on_another_session_gets_a_second_session_and_conversat
 
 #[tokio::test]
 async fn a_session_already_linked_to_a_lead_identifies_it_alone() {
-    let app = TestApp::spawn().await;
-    let first = app.post(&first_contact()).await;
+    let app = spawn_app().await;
+    let first = app.post_web_agent(&first_contact()).await;
 
     let reply = app
-        .post(&json!({
+        .post_web_agent(&json!({
             "external_session_id": "sess-1",
             "message_id": "msg-bot-1",
             "message": "Yes, it is available. Shall I book a visit?",
@@ -321,11 +322,11 @@ async fn a_session_already_linked_to_a_lead_identifies_it_alone() {
 
 #[tokio::test]
 async fn a_message_without_message_id_is_appended_every_time() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let body = json!({"phone": "9876543210", "external_session_id": "s", "message": "hello", "sender": "customer"});
 
-    let first = app.post(&body).await;
-    let second = app.post(&body).await;
+    let first = app.post_web_agent(&body).await;
+    let second = app.post_web_agent(&body).await;
 
     assert_eq!((first.status, second.status), (200, 200));
     assert_ne!(
@@ -343,10 +344,10 @@ async fn a_message_without_message_id_is_appended_every_time() {
 
 #[tokio::test]
 async fn a_contact_form_without_a_message_stores_the_lead_and_no_message() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
 
     let response = app
-        .post(&json!({"name": "Ravi", "email": "ravi@example.com"}))
+        .post_web_agent(&json!({"name": "Ravi", "email": "ravi@example.com"}))
         .await;
 
     assert_eq!(response.status, 200, "{}", response.body);
@@ -363,14 +364,17 @@ async fn a_contact_form_without_a_message_stores_the_lead_and_no_message() {
 
 #[tokio::test]
 async fn a_replayed_message_id_returns_the_same_ids_and_writes_nothing() {
-    let app = TestApp::spawn().await;
-    let first = app.post(&first_contact()).await;
+    let app = spawn_app().await;
+    let first = app.post_web_agent(&first_contact()).await;
     app.published_jobs();
     let before = app.footprint().await;
 
     let mut altered = first_contact();
     altered["message"] = json!("a retry may even carry different text");
-    let replays = [app.post(&first_contact()).await, app.post(&altered).await];
+    let replays = [
+        app.post_web_agent(&first_contact()).await,
+        app.post_web_agent(&altered).await,
+    ];
 
     for replay in replays {
         assert_eq!(replay.status, 200, "{}", replay.body);
@@ -390,11 +394,13 @@ async fn a_replayed_message_id_returns_the_same_ids_and_writes_nothing() {
 
 #[tokio::test]
 async fn the_same_message_id_in_two_workspaces_is_two_messages() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let other = app.another_tenant().await;
 
-    let a = app.post(&first_contact()).await;
-    let b = app.post_with_key(&other.api_key, &first_contact()).await;
+    let a = app.post_web_agent(&first_contact()).await;
+    let b = app
+        .post_web_agent_with_key(&other.api_key, &first_contact())
+        .await;
 
     assert_eq!(
         b.body["duplicate"], false,
@@ -405,12 +411,12 @@ async fn the_same_message_id_in_two_workspaces_is_two_messages() {
 
 #[tokio::test]
 async fn concurrent_replays_of_one_message_store_it_once() {
-    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let app = std::sync::Arc::new(spawn_app().await);
 
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let app = app.clone();
-            tokio::spawn(async move { app.post(&first_contact()).await })
+            tokio::spawn(async move { app.post_web_agent(&first_contact()).await })
         })
         .collect();
     let mut responses = Vec::new();
@@ -439,18 +445,18 @@ async fn concurrent_replays_of_one_message_store_it_once() {
 
 #[tokio::test]
 async fn a_booking_update_lands_on_the_lead_and_its_session() {
-    let app = TestApp::spawn().await;
-    let first = app.post(&first_contact()).await;
+    let app = spawn_app().await;
+    let first = app.post_web_agent(&first_contact()).await;
 
     let booked = app
-        .post(&json!({
+        .post_web_agent(&json!({
             "external_session_id": "sess-1",
             "message_id": "msg-booking",
             "booking": {"status": "confirmed", "date": "2026-12-05", "time": "11:30"},
         }))
         .await;
     let rescheduled = app
-        .post(&json!({
+        .post_web_agent(&json!({
             "external_session_id": "sess-1",
             "booking": {"time": "16:00"},
         }))
@@ -531,10 +537,12 @@ async fn a_booking_update_lands_on_the_lead_and_its_session() {
 
 #[tokio::test]
 async fn a_booking_date_without_a_status_is_a_pending_booking() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
 
     let response = app
-        .post(&json!({"phone": "9876543210", "booking": {"date": "2026-12-05", "time": "10:00"}}))
+        .post_web_agent(
+            &json!({"phone": "9876543210", "booking": {"date": "2026-12-05", "time": "10:00"}}),
+        )
         .await;
 
     let lead = app
@@ -548,10 +556,10 @@ async fn a_booking_date_without_a_status_is_a_pending_booking() {
 
 #[tokio::test]
 async fn summaries_merge_so_that_absent_fields_never_erase_stored_ones() {
-    let app = TestApp::spawn().await;
-    let first = app.post(&first_contact()).await;
+    let app = spawn_app().await;
+    let first = app.post_web_agent(&first_contact()).await;
 
-    app.post(&json!({
+    app.post_web_agent(&json!({
         "external_session_id": "sess-1",
         "conversation_summary": "Now also asked about parking",
         "user_inputs_summary": "",
@@ -608,14 +616,16 @@ async fn summaries_merge_so_that_absent_fields_never_erase_stored_ones() {
 
 #[tokio::test]
 async fn contact_details_fill_what_is_empty_and_never_overwrite() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let first = app
-        .post(&json!({"external_session_id": "s1", "phone": "9876543210"}))
+        .post_web_agent(&json!({"external_session_id": "s1", "phone": "9876543210"}))
         .await;
 
-    app.post(&json!({"external_session_id": "s1", "name": "Priya", "email": "p@example.com"}))
-        .await;
-    app.post(&json!({"external_session_id": "s1", "name": "Someone Else"}))
+    app.post_web_agent(
+        &json!({"external_session_id": "s1", "name": "Priya", "email": "p@example.com"}),
+    )
+    .await;
+    app.post_web_agent(&json!({"external_session_id": "s1", "name": "Someone Else"}))
         .await;
 
     let lead = app
@@ -633,7 +643,7 @@ async fn contact_details_fill_what_is_empty_and_never_overwrite() {
 
 #[tokio::test]
 async fn the_capturing_agent_is_recorded_once() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let agent = app.tenant.agent_id;
     let second_agent: Uuid = app
         .row(
@@ -644,9 +654,9 @@ async fn the_capturing_agent_is_recorded_once() {
         .get(0);
 
     let first = app
-        .post(&json!({"phone": "9876543210", "agent_id": agent}))
+        .post_web_agent(&json!({"phone": "9876543210", "agent_id": agent}))
         .await;
-    app.post(&json!({"phone": "9876543210", "agent_id": second_agent}))
+    app.post_web_agent(&json!({"phone": "9876543210", "agent_id": second_agent}))
         .await;
 
     let lead = app
@@ -669,7 +679,7 @@ async fn the_capturing_agent_is_recorded_once() {
 #[tokio::test]
 async fn fifty_concurrent_posts_for_one_person_make_one_lead_one_identity_per_kind_and_every_message()
  {
-    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let app = std::sync::Arc::new(spawn_app().await);
 
     let tasks: Vec<_> = (0..50)
         .map(|i| {
@@ -683,7 +693,7 @@ async fn fifty_concurrent_posts_for_one_person_make_one_lead_one_identity_per_ki
                 "message": format!("message {i}"),
                 "sender": "customer",
             });
-            tokio::spawn(async move { app.post(&body).await })
+            tokio::spawn(async move { app.post_web_agent(&body).await })
         })
         .collect();
     let mut responses = Vec::new();
@@ -746,16 +756,16 @@ async fn fifty_concurrent_posts_for_one_person_make_one_lead_one_identity_per_ki
 
 #[tokio::test]
 async fn identities_of_two_leads_keep_the_phone_lead_and_record_the_conflict_without_merging() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let by_email = app
-        .post(&json!({"email": "priya@example.com", "external_session_id": "s-email"}))
+        .post_web_agent(&json!({"email": "priya@example.com", "external_session_id": "s-email"}))
         .await;
     let by_phone = app
-        .post(&json!({"phone": "9876543210", "external_session_id": "s-phone"}))
+        .post_web_agent(&json!({"phone": "9876543210", "external_session_id": "s-phone"}))
         .await;
 
     let both = app
-        .post(&json!({
+        .post_web_agent(&json!({
             "phone": "+91 98765 43210",
             "email": "priya@example.com",
             "external_session_id": "s-email",
@@ -821,7 +831,7 @@ async fn identities_of_two_leads_keep_the_phone_lead_and_record_the_conflict_wit
 
 #[tokio::test]
 async fn a_lead_another_channel_stored_with_only_a_phone_column_is_found_by_that_phone() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     // As a channel might leave it: phone_e164 set, but no 'phone' identity.
     let existing: Uuid = app
         .row(
@@ -833,7 +843,7 @@ async fn a_lead_another_channel_stored_with_only_a_phone_column_is_found_by_that
         .get(0);
 
     let response = app
-        .post(&json!({"phone": "98765 43210", "external_session_id": "s"}))
+        .post_web_agent(&json!({"phone": "98765 43210", "external_session_id": "s"}))
         .await;
 
     assert_eq!(response.status, 200, "{}", response.body);
@@ -855,13 +865,13 @@ async fn a_lead_another_channel_stored_with_only_a_phone_column_is_found_by_that
 
 #[tokio::test]
 async fn workspace_b_gets_its_own_lead_for_the_same_phone_and_cannot_touch_workspace_a() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let b = app.another_tenant().await;
-    let in_a = app.post(&first_contact()).await;
+    let in_a = app.post_web_agent(&first_contact()).await;
     let a_before = app.footprint().await;
 
     let in_b = app
-        .post_with_key(
+        .post_web_agent_with_key(
             &b.api_key,
             &json!({
                 "name": "Impostor",
@@ -875,15 +885,15 @@ async fn workspace_b_gets_its_own_lead_for_the_same_phone_and_cannot_touch_works
         )
         .await;
     let session_only = app
-        .post_with_key(
+        .post_web_agent_with_key(
             &b.api_key,
             &json!({"external_session_id": "sess-1-only-in-a"}),
         )
         .await;
-    app.post(&json!({"external_session_id": "sess-1-only-in-a", "phone": "9876543210"}))
+    app.post_web_agent(&json!({"external_session_id": "sess-1-only-in-a", "phone": "9876543210"}))
         .await;
     let probe = app
-        .post_with_key(&b.api_key, &json!({"external_session_id": "sess-1-only-in-a", "message": "x", "sender": "customer"}))
+        .post_web_agent_with_key(&b.api_key, &json!({"external_session_id": "sess-1-only-in-a", "message": "x", "sender": "customer"}))
         .await;
 
     assert_eq!(in_b.status, 200, "{}", in_b.body);
@@ -915,12 +925,12 @@ async fn workspace_b_gets_its_own_lead_for_the_same_phone_and_cannot_touch_works
 
 #[tokio::test]
 async fn an_agent_of_another_workspace_is_refused_naming_agent_id() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let b = app.another_tenant().await;
     let before = app.footprint().await;
 
     let response = app
-        .post(&json!({"phone": "9876543210", "agent_id": b.agent_id, "message_id": "m", "message": "hi", "sender": "customer"}))
+        .post_web_agent(&json!({"phone": "9876543210", "agent_id": b.agent_id, "message_id": "m", "message": "hi", "sender": "customer"}))
         .await;
 
     assert_eq!(response.status, 422);
@@ -932,7 +942,7 @@ async fn an_agent_of_another_workspace_is_refused_naming_agent_id() {
     );
     // The message id was not used up: the corrected delivery goes through.
     let fixed = app
-        .post(&json!({"phone": "9876543210", "agent_id": app.tenant.agent_id, "message_id": "m", "message": "hi", "sender": "customer"}))
+        .post_web_agent(&json!({"phone": "9876543210", "agent_id": app.tenant.agent_id, "message_id": "m", "message": "hi", "sender": "customer"}))
         .await;
     assert_eq!(
         (fixed.status, &fixed.body["duplicate"]),
@@ -946,13 +956,13 @@ async fn an_agent_of_another_workspace_is_refused_naming_agent_id() {
 
 #[tokio::test]
 async fn a_workspace_over_its_limit_is_told_but_its_leads_are_never_refused() {
-    let app = TestApp::spawn_with_limit(1).await;
+    let app = TestApp::builder().conversation_limit(1).spawn().await;
 
     let first = app
-        .post(&json!({"phone": "9876543210", "external_session_id": "s1"}))
+        .post_web_agent(&json!({"phone": "9876543210", "external_session_id": "s1"}))
         .await;
     let second = app
-        .post(&json!({"phone": "9812345678", "external_session_id": "s2"}))
+        .post_web_agent(&json!({"phone": "9812345678", "external_session_id": "s2"}))
         .await;
 
     assert_eq!(
@@ -976,7 +986,7 @@ type IntentCase<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
 
 #[tokio::test]
 async fn intents_in_customer_messages_are_logged_in_english_hindi_and_spanish() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     #[rustfmt::skip]
     let cases: &[IntentCase] = &[
         ("customer", "What is the price of the 3 BHK? Is it still available?",
@@ -998,7 +1008,7 @@ async fn intents_in_customer_messages_are_logged_in_english_hindi_and_spanish() 
 
     for (i, (sender, text, want, why)) in cases.iter().enumerate() {
         let response = app
-            .post(&json!({"phone": "9876543210", "message_id": format!("intent-{i}"), "message": text, "sender": sender}))
+            .post_web_agent(&json!({"phone": "9876543210", "message_id": format!("intent-{i}"), "message": text, "sender": sender}))
             .await;
         assert_eq!(response.status, 200, "case {why}: {}", response.body);
         let message_id = response.id("message_id");
@@ -1044,7 +1054,7 @@ type BadRequest<'a> = (
 
 #[tokio::test]
 async fn bad_requests_are_refused_with_the_documented_status_and_write_nothing() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let key = format!("Bearer {}", app.tenant.api_key);
     let json_ct = Some("application/json");
     let over_limit = format!(
@@ -1088,7 +1098,9 @@ async fn bad_requests_are_refused_with_the_documented_status_and_write_nothing()
     let before = app.footprint().await;
 
     for (authorization, content_type, body, status, fields, why) in cases {
-        let response = app.post_raw(authorization, content_type, body).await;
+        let response = app
+            .post_web_agent_raw(authorization, content_type, body)
+            .await;
         assert_eq!(response.status, status, "case {why}: {}", response.body);
         assert_eq!(
             response.content_type, "application/problem+json",
@@ -1107,10 +1119,12 @@ async fn bad_requests_are_refused_with_the_documented_status_and_write_nothing()
 
 #[tokio::test]
 async fn a_problem_never_echoes_personal_data() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
 
     let response = app
-        .post(&json!({"name": "Priya\u{7}", "phone": "+91 98765 4321", "email": "priya@"}))
+        .post_web_agent(
+            &json!({"name": "Priya\u{7}", "phone": "+91 98765 4321", "email": "priya@"}),
+        )
         .await;
 
     assert_eq!(response.status, 422);
@@ -1122,9 +1136,9 @@ async fn a_problem_never_echoes_personal_data() {
 
 #[tokio::test]
 async fn a_revoked_key_is_refused_like_an_unknown_one() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     assert_eq!(
-        app.post(&first_contact()).await.status,
+        app.post_web_agent(&first_contact()).await.status,
         200,
         "the key works before"
     );
@@ -1132,7 +1146,7 @@ async fn a_revoked_key_is_refused_like_an_unknown_one() {
     fixtures::revoke_api_key(&client, &app.tenant).await;
     let before = app.footprint().await;
 
-    let response = app.post(&json!({"phone": "9812345678"})).await;
+    let response = app.post_web_agent(&json!({"phone": "9812345678"})).await;
 
     assert_eq!(response.status, 401);
     assert_eq!(response.body["detail"], "unknown or revoked API key");
@@ -1141,7 +1155,7 @@ async fn a_revoked_key_is_refused_like_an_unknown_one() {
 
 #[tokio::test]
 async fn a_key_is_marked_used_at_most_once_a_minute() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let last_used = || async {
         app.row(
             "SELECT last_used_at FROM api_keys WHERE workspace_id = $1",
@@ -1152,9 +1166,9 @@ async fn a_key_is_marked_used_at_most_once_a_minute() {
     };
     assert_eq!(last_used().await, None);
 
-    app.post(&json!({"phone": "9876543210"})).await;
+    app.post_web_agent(&json!({"phone": "9876543210"})).await;
     let first = last_used().await.expect("set on first use");
-    app.post(&json!({"phone": "9876543210"})).await;
+    app.post_web_agent(&json!({"phone": "9876543210"})).await;
     assert_eq!(
         last_used().await,
         Some(first),
@@ -1166,13 +1180,13 @@ async fn a_key_is_marked_used_at_most_once_a_minute() {
         &[&app.tenant.workspace_id],
     )
     .await;
-    app.post(&json!({"phone": "9876543210"})).await;
+    app.post_web_agent(&json!({"phone": "9876543210"})).await;
     assert!(last_used().await > Some(first), "refreshed once stale");
 }
 
 #[tokio::test]
 async fn only_post_is_accepted() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let mut get = request(Some(&format!("Bearer {}", app.tenant.api_key)), None, "");
     *get.method_mut() = http::Method::GET;
 
@@ -1187,7 +1201,7 @@ async fn only_post_is_accepted() {
 
 #[tokio::test]
 async fn the_sample_api_gateway_event_runs_through_the_handler() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     // The local stack's demo key and agent, in this test's workspace.
     let demo_key_hash = fixtures_sha256("le_local_demo_key_change_me");
     app.execute(

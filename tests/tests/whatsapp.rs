@@ -6,9 +6,10 @@ use base64::Engine;
 use domain::jobs::Job;
 use lead_engine_tests::fixtures::Sql;
 use lead_engine_tests::whatsapp::{
-    APP_SECRET, Message, TestApp, VERIFY_TOKEN, fixture, fixture_bytes, fixture_names, inbound,
-    rewrite, sign, statuses,
+    APP_SECRET, Message, VERIFY_TOKEN, fixture, fixture_bytes, fixture_names, inbound, rewrite,
+    sign, statuses,
 };
+use lead_engine_tests::{TestApp, spawn_app};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -32,7 +33,7 @@ type HandshakeCase = (
 
 #[tokio::test]
 async fn the_handshake_echoes_the_challenge_only_for_subscribe_with_the_configured_token() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     #[rustfmt::skip]
     let cases: &[HandshakeCase] = &[
         ("subscribe with the token", Some("subscribe"), Some(VERIFY_TOKEN), Some("1158201444"), 200),
@@ -47,7 +48,7 @@ async fn the_handshake_echoes_the_challenge_only_for_subscribe_with_the_configur
         ("nothing at all", None, None, None, 403),
     ];
     for &(case, mode, token, challenge, status) in cases {
-        let response = app.verify(mode, token, challenge).await;
+        let response = app.verify_whatsapp(mode, token, challenge).await;
         assert_eq!(response.status, status, "{case}");
         if status == 200 {
             assert_eq!(
@@ -68,9 +69,14 @@ async fn the_handshake_echoes_the_challenge_only_for_subscribe_with_the_configur
 
 #[tokio::test]
 async fn an_empty_configured_verify_token_accepts_no_handshake() {
-    let app = TestApp::spawn_with(APP_SECRET, "").await;
+    let app = TestApp::builder()
+        .whatsapp_credentials(APP_SECRET, "")
+        .spawn()
+        .await;
 
-    let response = app.verify(Some("subscribe"), Some(""), Some("1")).await;
+    let response = app
+        .verify_whatsapp(Some("subscribe"), Some(""), Some("1"))
+        .await;
 
     assert_eq!(response.status, 403);
 }
@@ -79,7 +85,7 @@ async fn an_empty_configured_verify_token_accepts_no_handshake() {
 
 #[tokio::test]
 async fn only_a_correct_signature_over_the_exact_body_is_accepted() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let mut body = fixture("meta_message_text.json");
     rewrite(&mut body, &app.tenant.phone_number_id, None);
     let body = serde_json::to_vec_pretty(&body).expect("json");
@@ -110,7 +116,9 @@ async fn only_a_correct_signature_over_the_exact_body_is_accepted() {
     for (case, body, signature, status) in cases {
         let journal_before = app.count_in_workspace("webhook_events").await;
 
-        let response = app.post_with_signature(&body, signature.as_deref()).await;
+        let response = app
+            .post_whatsapp_with_signature(&body, signature.as_deref())
+            .await;
 
         assert_eq!(response.status, status, "{case}: {}", response.body);
         if status == 401 {
@@ -131,12 +139,12 @@ async fn only_a_correct_signature_over_the_exact_body_is_accepted() {
 
 #[tokio::test]
 async fn metas_published_vector_is_accepted() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let body = fixture_bytes("meta_message_text.json");
     let vector = "sha256=1c041e1c07f50386213ac582d2e17d24d70f1ed42949a6e5a5607057b805b5fc";
 
     assert_eq!(sign(&body), vector, "our signing matches Meta's example");
-    let response = app.post_with_signature(&body, Some(vector)).await;
+    let response = app.post_whatsapp_with_signature(&body, Some(vector)).await;
 
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(response.body["received"], true);
@@ -144,12 +152,15 @@ async fn metas_published_vector_is_accepted() {
 
 #[tokio::test]
 async fn an_empty_configured_app_secret_is_a_server_error_not_an_open_door() {
-    let app = TestApp::spawn_with("", VERIFY_TOKEN).await;
+    let app = TestApp::builder()
+        .whatsapp_credentials("", VERIFY_TOKEN)
+        .spawn()
+        .await;
     let body = fixture_bytes("meta_message_text.json");
     let empty_key_signature = domain::signature::sign_meta(&body, &domain::secret::Secret::new(""));
 
     let response = app
-        .post_with_signature(&body, Some(&empty_key_signature))
+        .post_whatsapp_with_signature(&body, Some(&empty_key_signature))
         .await;
 
     assert_eq!(response.status, 500);
@@ -174,7 +185,7 @@ fn base64_event(body: &[u8], signature: &str) -> String {
 
 #[tokio::test]
 async fn a_base64_encoded_body_from_api_gateway_is_verified_over_its_decoded_bytes() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let mut body = fixture("meta_message_text.json");
     rewrite(&mut body, &app.tenant.phone_number_id, None);
     let body = serde_json::to_vec_pretty(&body).expect("json");
@@ -208,10 +219,10 @@ async fn a_base64_encoded_body_from_api_gateway_is_verified_over_its_decoded_byt
 // 256 KiB of the other routes, because Meta resends a refused body for days.
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused_before_it_is_verified() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let body = vec![b' '; platform::http::WHATSAPP_MAX_BODY_BYTES + 1];
 
-    let response = app.post_signed(&body).await;
+    let response = app.post_whatsapp_bytes(&body).await;
 
     assert_eq!(response.status, 413);
     assert_eq!(
@@ -222,7 +233,7 @@ async fn a_body_over_the_limit_is_refused_before_it_is_verified() {
 
 #[tokio::test]
 async fn other_methods_are_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let request = http::Request::builder()
         .method("PUT")
         .uri(lead_engine_tests::whatsapp::PATH)
@@ -246,7 +257,10 @@ const META_EXAMPLE_PHONE_NUMBER_ID: &str = "106540352242922";
 
 #[tokio::test]
 async fn the_sample_events_run_through_the_handler() {
-    let app = TestApp::spawn_with(LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN).await;
+    let app = TestApp::builder()
+        .whatsapp_credentials(LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN)
+        .spawn()
+        .await;
     app.execute(
         "UPDATE whatsapp_channels SET phone_number_id = $2 WHERE workspace_id = $1",
         &[&app.tenant.workspace_id, &META_EXAMPLE_PHONE_NUMBER_ID],
@@ -340,7 +354,7 @@ const FIXTURES: &[(&str, Expect)] = &[
 
 #[tokio::test]
 async fn every_fixture_is_journaled_and_stored_as_expected() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let covered: Vec<&str> = FIXTURES.iter().map(|(name, _)| *name).collect();
     for name in fixture_names() {
         assert!(
@@ -362,7 +376,7 @@ async fn every_fixture_is_journaled_and_stored_as_expected() {
             }
         }
 
-        let response = app.post_json(&body).await;
+        let response = app.post_whatsapp(&body).await;
 
         assert_eq!(response.status, 200, "{name}: {}", response.body);
         assert_eq!(response.body["applied"], true, "{name}");
@@ -451,10 +465,10 @@ async fn every_fixture_is_journaled_and_stored_as_expected() {
 
 #[tokio::test]
 async fn a_flow_reply_keeps_the_form_answers_and_ids_in_metadata() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
 
     let (response, ids) = app
-        .post_fixture("pywa_message_interactive_nfm_reply_flow.json", true)
+        .post_whatsapp_fixture("pywa_message_interactive_nfm_reply_flow.json", true)
         .await;
 
     assert_eq!(response.status, 200);
@@ -476,7 +490,7 @@ async fn a_flow_reply_keeps_the_form_answers_and_ids_in_metadata() {
 
 #[tokio::test]
 async fn a_replayed_body_changes_nothing() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let body = inbound(
         &app.tenant.phone_number_id,
         &[Message::text(
@@ -487,11 +501,11 @@ async fn a_replayed_body_changes_nothing() {
         )],
     )
     .to_string();
-    let first = app.post_signed(&body).await;
+    let first = app.post_whatsapp_bytes(&body).await;
     let before = footprint(&app).await;
     let _ = app.published_jobs();
 
-    let replay = app.post_signed(&body).await;
+    let replay = app.post_whatsapp_bytes(&body).await;
 
     assert_eq!(first.body["duplicate"], false);
     assert_eq!(replay.status, 200);
@@ -520,7 +534,7 @@ async fn footprint(app: &TestApp) -> Vec<String> {
 
 #[tokio::test]
 async fn the_same_delivery_twenty_times_at_once_is_stored_once() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let body = inbound(
         &app.tenant.phone_number_id,
         &[Message::text(
@@ -532,7 +546,7 @@ async fn the_same_delivery_twenty_times_at_once_is_stored_once() {
     )
     .to_string();
 
-    let responses = futures_join_all((0..20).map(|_| app.post_signed(&body))).await;
+    let responses = futures_join_all((0..20).map(|_| app.post_whatsapp_bytes(&body))).await;
 
     assert!(
         responses.iter().all(|r| r.status == 200),
@@ -555,7 +569,7 @@ async fn the_same_delivery_twenty_times_at_once_is_stored_once() {
 
 #[tokio::test]
 async fn one_message_in_twenty_different_batches_at_once_is_stored_once() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let bodies: Vec<String> = (0..20)
         .map(|i| {
             let own = format!("wamid.own.{i}");
@@ -570,7 +584,7 @@ async fn one_message_in_twenty_different_batches_at_once_is_stored_once() {
         })
         .collect();
 
-    let responses = futures_join_all(bodies.iter().map(|body| app.post_signed(body))).await;
+    let responses = futures_join_all(bodies.iter().map(|body| app.post_whatsapp_bytes(body))).await;
 
     assert!(
         responses
@@ -639,7 +653,7 @@ where
 
 #[tokio::test]
 async fn statuses_delivered_out_of_order_end_at_the_furthest_state() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     #[rustfmt::skip]
     let cases: &[(&str, &[&[&str]], &str)] = &[
         ("in order", &[&["sent"], &["delivered"], &["read"]], "read"),
@@ -667,7 +681,7 @@ async fn statuses_delivered_out_of_order_end_at_the_furthest_state() {
                 })
                 .collect();
             let response = app
-                .post_json(&statuses(&app.tenant.phone_number_id, &items))
+                .post_whatsapp(&statuses(&app.tenant.phone_number_id, &items))
                 .await;
             assert_eq!(response.status, 200, "{case}");
         }
@@ -682,12 +696,12 @@ async fn statuses_delivered_out_of_order_end_at_the_furthest_state() {
 
 #[tokio::test]
 async fn a_failed_status_keeps_its_error_details() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let mut body = fixture("meta_status_failed_131049.json");
     let ids = rewrite(&mut body, &app.tenant.phone_number_id, Some("failed"));
     app.arrange_outgoing(&app.tenant, &ids[0]).await;
 
-    app.post_json(&body).await;
+    app.post_whatsapp(&body).await;
 
     let metadata: Value = app
         .row(
@@ -705,16 +719,16 @@ async fn a_failed_status_keeps_its_error_details() {
 
 #[tokio::test]
 async fn a_status_for_a_message_we_never_stored_is_journaled_with_the_reason() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     // A customer message with the same id is not ours: a status never applies to it.
-    app.post_json(&inbound(
+    app.post_whatsapp(&inbound(
         &app.tenant.phone_number_id,
         &[Message::text("wamid.theirs", ASHA, "hello", T0)],
     ))
     .await;
 
     let response = app
-        .post_json(&statuses(
+        .post_whatsapp(&statuses(
             &app.tenant.phone_number_id,
             &[("wamid.unknown", "read", T0), ("wamid.theirs", "read", T0)],
         ))
@@ -742,7 +756,7 @@ async fn a_status_for_a_message_we_never_stored_is_journaled_with_the_reason() {
 
 #[tokio::test]
 async fn a_user_seen_first_by_business_scoped_id_and_later_with_a_phone_number_is_one_lead() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let hidden_number = Message {
         wamid: "wamid.bsuid.1",
         wa_id: None,
@@ -762,7 +776,7 @@ async fn a_user_seen_first_by_business_scoped_id_and_later_with_a_phone_number_i
 
     for message in [hidden_number, with_number, by_number_only] {
         let response = app
-            .post_json(&inbound(&app.tenant.phone_number_id, &[message]))
+            .post_whatsapp(&inbound(&app.tenant.phone_number_id, &[message]))
             .await;
         assert_eq!(response.status, 200);
     }
@@ -809,13 +823,13 @@ async fn a_user_seen_first_by_business_scoped_id_and_later_with_a_phone_number_i
 
 #[tokio::test]
 async fn a_web_agent_lead_with_the_same_phone_is_the_same_lead() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let web_lead = app
         .arrange_web_lead(ASHA_E164, "Asha from the website")
         .await;
 
     let response = app
-        .post_json(&inbound(
+        .post_whatsapp(&inbound(
             &app.tenant.phone_number_id,
             &[Message::text(
                 "wamid.web",
@@ -852,7 +866,7 @@ async fn a_web_agent_lead_with_the_same_phone_is_the_same_lead() {
 
 #[tokio::test]
 async fn a_lead_with_the_phone_but_no_phone_identity_is_found_not_duplicated() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     app.execute(
         "INSERT INTO leads (workspace_id, name, phone_e164, first_touchpoint, last_touchpoint)
          VALUES ($1, 'Entered by hand', $2, 'voice', 'voice')",
@@ -861,7 +875,7 @@ async fn a_lead_with_the_phone_but_no_phone_identity_is_found_not_duplicated() {
     .await;
 
     let response = app
-        .post_json(&inbound(
+        .post_whatsapp(&inbound(
             &app.tenant.phone_number_id,
             &[Message::text("wamid.hand", ASHA, "Hi", T0)],
         ))
@@ -874,7 +888,7 @@ async fn a_lead_with_the_phone_but_no_phone_identity_is_found_not_duplicated() {
 
 #[tokio::test]
 async fn the_profile_name_fills_an_empty_lead_name_only() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let first = Message {
         name: Some("Asha Verma"),
         ..Message::text("wamid.name.1", ASHA, "Hi", T0)
@@ -885,7 +899,7 @@ async fn the_profile_name_fills_an_empty_lead_name_only() {
     };
 
     for message in [first, renamed] {
-        app.post_json(&inbound(&app.tenant.phone_number_id, &[message]))
+        app.post_whatsapp(&inbound(&app.tenant.phone_number_id, &[message]))
             .await;
     }
 
@@ -910,12 +924,12 @@ async fn the_profile_name_fills_an_empty_lead_name_only() {
 
 #[tokio::test]
 async fn a_number_change_keeps_the_person_on_one_lead() {
-    let app = TestApp::spawn().await;
-    app.post_fixture("meta_message_system_user_changed_number.json", true)
+    let app = spawn_app().await;
+    app.post_whatsapp_fixture("meta_message_system_user_changed_number.json", true)
         .await;
 
     let response = app
-        .post_json(&inbound(
+        .post_whatsapp(&inbound(
             &app.tenant.phone_number_id,
             &[Message::text(
                 "wamid.new.number",
@@ -940,7 +954,7 @@ async fn a_number_change_keeps_the_person_on_one_lead() {
 
 #[tokio::test]
 async fn a_message_with_no_sender_id_is_journaled_not_stored() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let mut body = fixture("meta_message_system_user_changed_number.json");
     rewrite(&mut body, &app.tenant.phone_number_id, None);
     body["entry"][0]["changes"][0]["value"]["messages"][0]
@@ -948,7 +962,7 @@ async fn a_message_with_no_sender_id_is_journaled_not_stored() {
         .expect("a message")
         .remove("from");
 
-    let response = app.post_json(&body).await;
+    let response = app.post_whatsapp(&body).await;
 
     assert_eq!(response.status, 200);
     assert_eq!(app.count_in_workspace("conversations").await, 0);
@@ -965,10 +979,10 @@ async fn a_message_with_no_sender_id_is_journaled_not_stored() {
 
 #[tokio::test]
 async fn the_session_counts_messages_and_keeps_a_24_hour_window() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let long =
         "Please share the floor plan, price list and the possession date for tower B. ".repeat(3);
-    app.post_json(&inbound(
+    app.post_whatsapp(&inbound(
         &app.tenant.phone_number_id,
         &[
             Message::text("wamid.s.1", ASHA, "Hello", T0),
@@ -977,7 +991,7 @@ async fn the_session_counts_messages_and_keeps_a_24_hour_window() {
     ))
     .await;
     // An older message delivered late is counted but changes neither summary nor window.
-    app.post_json(&inbound(
+    app.post_whatsapp(&inbound(
         &app.tenant.phone_number_id,
         &[Message::text(
             "wamid.s.0",
@@ -1015,7 +1029,7 @@ async fn the_session_counts_messages_and_keeps_a_24_hour_window() {
 
 #[tokio::test]
 async fn opt_out_keywords_set_opted_out_at_and_start_clears_it() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     #[rustfmt::skip]
     let cases: &[(&str, &str, bool)] = &[
         ("English STOP", "STOP", true),
@@ -1032,7 +1046,7 @@ async fn opt_out_keywords_set_opted_out_at_and_start_clears_it() {
         let wamid = format!("wamid.consent.{n}");
         let at = T0 + 60 * i64::try_from(n).expect("small");
 
-        app.post_json(&inbound(
+        app.post_whatsapp(&inbound(
             &app.tenant.phone_number_id,
             &[Message::text(&wamid, ASHA, text, at)],
         ))
@@ -1086,13 +1100,13 @@ async fn opt_out_keywords_set_opted_out_at_and_start_clears_it() {
 
 #[tokio::test]
 async fn an_older_stop_delivered_after_a_newer_start_does_not_opt_out() {
-    let app = &TestApp::spawn().await;
+    let app = &spawn_app().await;
     let send = |wamid: &'static str, text: &'static str, at: i64| {
         let body = inbound(
             &app.tenant.phone_number_id,
             &[Message::text(wamid, ASHA, text, at)],
         );
-        async move { app.post_json(&body).await }
+        async move { app.post_whatsapp(&body).await }
     };
 
     send("wamid.start", "START", T0 + 60).await;
@@ -1104,7 +1118,7 @@ async fn an_older_stop_delivered_after_a_newer_start_does_not_opt_out() {
             Message::text("wamid.stop2", RAVI, "STOP", T0 + 200),
         ],
     );
-    app.post_json(&in_one_batch).await;
+    app.post_whatsapp(&in_one_batch).await;
 
     let opted_out = app
         .count(
@@ -1124,7 +1138,7 @@ async fn an_older_stop_delivered_after_a_newer_start_does_not_opt_out() {
 
 #[tokio::test]
 async fn a_batch_logs_intents_and_enqueues_one_score_job_per_lead() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let body = inbound(
         &app.tenant.phone_number_id,
         &[
@@ -1135,7 +1149,7 @@ async fn a_batch_logs_intents_and_enqueues_one_score_job_per_lead() {
         ],
     );
 
-    let response = app.post_json(&body).await;
+    let response = app.post_whatsapp(&body).await;
 
     assert_eq!(response.status, 200);
     let leads: Vec<Uuid> = app
@@ -1197,7 +1211,7 @@ async fn a_batch_logs_intents_and_enqueues_one_score_job_per_lead() {
 
 #[tokio::test]
 async fn usage_counts_messages_and_one_conversation_per_customer_service_window() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let deliveries: &[&[Message<'_>]] = &[
         &[
             Message::text("wamid.u.1", ASHA, "Hi", T0),
@@ -1215,7 +1229,7 @@ async fn usage_counts_messages_and_one_conversation_per_customer_service_window(
         &[Message::text("wamid.u.5", RAVI, "Hello", T0)],
     ];
     for messages in deliveries {
-        app.post_json(&inbound(&app.tenant.phone_number_id, messages))
+        app.post_whatsapp(&inbound(&app.tenant.phone_number_id, messages))
             .await;
     }
 
@@ -1235,7 +1249,7 @@ async fn usage_counts_messages_and_one_conversation_per_customer_service_window(
 
 #[tokio::test]
 async fn every_entry_change_message_and_status_of_one_post_is_processed() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let other = app.another_tenant().await;
     app.arrange_outgoing(&app.tenant, "wamid.ours").await;
     let first = inbound(
@@ -1261,7 +1275,7 @@ async fn every_entry_change_message_and_status_of_one_post_is_processed() {
         ],
     });
 
-    let response = app.post_json(&body).await;
+    let response = app.post_whatsapp(&body).await;
 
     assert_eq!(response.status, 200);
     assert_eq!(
@@ -1296,10 +1310,10 @@ async fn every_entry_change_message_and_status_of_one_post_is_processed() {
 
 #[tokio::test]
 async fn an_unknown_phone_number_id_is_journaled_with_the_reason_and_creates_no_lead() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let body = fixture_bytes("meta_message_text.json");
 
-    let response = app.post_signed(&body).await;
+    let response = app.post_whatsapp_bytes(&body).await;
 
     assert_eq!(response.status, 200);
     assert_eq!(app.count("SELECT count(*) FROM leads", &[]).await, 0);
@@ -1329,7 +1343,7 @@ async fn an_unknown_phone_number_id_is_journaled_with_the_reason_and_creates_no_
 
 #[tokio::test]
 async fn a_verified_body_that_is_not_a_webhook_is_journaled_with_the_reason() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     #[rustfmt::skip]
     let cases: &[(&str, &[u8], &str, Value)] = &[
         ("not JSON", b"hello", "body: body is not JSON", json!({"body_text": "hello"})),
@@ -1337,7 +1351,7 @@ async fn a_verified_body_that_is_not_a_webhook_is_journaled_with_the_reason() {
         ("a NUL escape jsonb cannot hold", br#"{"object":"whatsapp_business_account","entry":[],"x":"\u0000"}"#, "", json!({"body_text": "{\"object\":\"whatsapp_business_account\",\"entry\":[],\"x\":\"\\u0000\"}"})),
     ];
     for (case, body, reason, payload) in cases {
-        let response = app.post_signed(body).await;
+        let response = app.post_whatsapp_bytes(body).await;
 
         assert_eq!(response.status, 200, "{case}: {}", response.body);
         let row = app
@@ -1353,13 +1367,13 @@ async fn a_verified_body_that_is_not_a_webhook_is_journaled_with_the_reason() {
 
 #[tokio::test]
 async fn a_message_with_a_nul_character_is_stored_without_it() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let body = inbound(
         &app.tenant.phone_number_id,
         &[Message::text("wamid.nul", ASHA, "a\u{0}b", T0)],
     );
 
-    let response = app.post_json(&body).await;
+    let response = app.post_whatsapp(&body).await;
 
     assert_eq!(response.status, 200);
     let content: String = app
@@ -1374,7 +1388,7 @@ async fn a_message_with_a_nul_character_is_stored_without_it() {
 
 #[tokio::test]
 async fn a_delivery_that_cannot_be_applied_is_journaled_alone_and_applied_on_a_later_retry() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     app.break_message_inserts().await;
     let body = inbound(
         &app.tenant.phone_number_id,
@@ -1382,7 +1396,7 @@ async fn a_delivery_that_cannot_be_applied_is_journaled_alone_and_applied_on_a_l
     )
     .to_string();
 
-    let failed = app.post_signed(&body).await;
+    let failed = app.post_whatsapp_bytes(&body).await;
 
     assert_eq!(
         failed.status, 200,
@@ -1415,7 +1429,7 @@ async fn a_delivery_that_cannot_be_applied_is_journaled_alone_and_applied_on_a_l
     );
 
     app.repair_message_inserts().await;
-    let retried = app.post_signed(&body).await;
+    let retried = app.post_whatsapp_bytes(&body).await;
 
     assert_eq!(retried.body["applied"], true, "{}", retried.body);
     assert_eq!(app.count_in_workspace("conversations").await, 1);
@@ -1438,7 +1452,7 @@ async fn a_delivery_that_cannot_be_applied_is_journaled_alone_and_applied_on_a_l
 
 #[tokio::test]
 async fn an_overlong_sender_id_is_not_used_as_an_identity() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let long_user_id = "X".repeat(400);
     let message = Message {
         user_id: Some(&long_user_id),
@@ -1446,7 +1460,7 @@ async fn an_overlong_sender_id_is_not_used_as_an_identity() {
     };
 
     let response = app
-        .post_json(&inbound(&app.tenant.phone_number_id, &[message]))
+        .post_whatsapp(&inbound(&app.tenant.phone_number_id, &[message]))
         .await;
 
     assert_eq!(response.body["applied"], true, "{}", response.body);
