@@ -14,6 +14,7 @@
 //! - [`dispatch`]: outbox jobs to consumers, in-process or through an SQS-compatible server.
 //! - [`schedules`]: the scheduled jobs on their intervals.
 //! - [`health`]: `GET /health`, a real database round trip.
+//! - [`openapi`]: `GET /openapi.json`, the HTTP contract (`openapi.yaml`) as JSON.
 //! - [`sites`]: `GET /sites/{site_slug}`, the live version of an agent's microsite.
 //! - [`jobs`]: `POST /local/jobs/{name}`, one scheduled job run now (local stack only).
 
@@ -21,6 +22,7 @@ pub mod database;
 pub mod dispatch;
 pub mod health;
 pub mod jobs;
+pub mod openapi;
 pub mod router;
 pub mod routes;
 pub mod schedules;

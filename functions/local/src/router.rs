@@ -3,7 +3,8 @@
 //! API Gateway does the routing in AWS; locally this does the same job: match method and path,
 //! put `{name}` segments into the request's path parameters (where lambda_http handlers read
 //! them), and call the handler. 404 for an unknown path, 405 for a known path with another
-//! method, both as problem documents like every other error.
+//! method (with `Allow` naming the route's methods), both as problem documents like every other
+//! error.
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use platform::ApiError;
@@ -17,6 +18,8 @@ type Handler = Arc<dyn Fn(Request) -> BoxFuture + Send + Sync>;
 
 struct Route {
     method: http::Method,
+    /// As given, in API Gateway's syntax (`/agents/{agent_id}/scrape-quota`).
+    pattern: String,
     segments: Vec<Segment>,
     handler: Handler,
 }
@@ -64,6 +67,7 @@ impl Router {
         if let Some(routes) = Arc::get_mut(&mut self.routes) {
             routes.push(Route {
                 method,
+                pattern: pattern.to_owned(),
                 segments,
                 handler,
             });
@@ -71,27 +75,40 @@ impl Router {
         self
     }
 
+    /// Every route as (method, pattern), in the order they were added: what `openapi.yaml` must
+    /// document, no more and no less (a test compares the two).
+    pub fn routes(&self) -> Vec<(http::Method, String)> {
+        self.routes
+            .iter()
+            .map(|route| (route.method.clone(), route.pattern.clone()))
+            .collect()
+    }
+
     /// Routes a request to its handler.
     pub async fn dispatch(&self, request: Request) -> Response<Body> {
         let path: Vec<&str> = split(request.uri().path()).collect();
-        let mut path_matched = false;
+        let mut allowed: Vec<&str> = Vec::new();
         for route in self.routes.iter() {
             let Some(params) = match_path(&route.segments, &path) else {
                 continue;
             };
-            path_matched = true;
             if route.method != request.method() {
+                allowed.push(route.method.as_str());
                 continue;
             }
             let request = request.with_path_parameters(params);
             return (route.handler)(request).await;
         }
         let id = platform::http::request_id(&request);
-        if path_matched {
-            ApiError::MethodNotAllowed.into_response(&id)
-        } else {
-            ApiError::NotFound("route").into_response(&id)
+        if allowed.is_empty() {
+            return ApiError::NotFound("route").into_response(&id);
         }
+        // RFC 9110 §15.5.6: a 405 lists the methods the route has.
+        let mut response = ApiError::MethodNotAllowed.into_response(&id);
+        if let Ok(value) = http::HeaderValue::from_str(&allowed.join(", ")) {
+            response.headers_mut().insert(http::header::ALLOW, value);
+        }
+        response
     }
 }
 
@@ -163,5 +180,21 @@ mod tests {
                 .status(),
             405
         );
+    }
+
+    #[tokio::test]
+    async fn a_405_lists_the_methods_the_route_has() {
+        let router = echo_router().route(
+            http::Method::POST,
+            "/agents/{agent_id}/scrape-quota",
+            |_req: Request| async move { Response::new(Body::Empty) },
+        );
+
+        let response = router
+            .dispatch(request("DELETE", "/agents/a/scrape-quota"))
+            .await;
+
+        assert_eq!(response.status(), 405);
+        assert_eq!(response.headers()["allow"], "GET, POST");
     }
 }

@@ -1,7 +1,7 @@
 //! The local stack's route table: the same routes `template.yaml` gives API Gateway, each handed
 //! to the same handler its Lambda function runs. Adding a function is one `.route(…)` line here.
 
-use crate::{health, router::Router, sites};
+use crate::{health, openapi, router::Router, sites};
 use http::Method;
 use platform::clock::Clock;
 use platform::jobs::Publisher;
@@ -99,6 +99,9 @@ pub fn router(app: App) -> Router {
         .route(Method::GET, "/health", move |_req| {
             let db = db.clone();
             async move { health::handle(&db).await }
+        })
+        .route(Method::GET, "/openapi.json", move |req| async move {
+            openapi::handle(&platform::http::request_id(&req))
         })
         .route(Method::POST, "/webhooks/web-agent", move |req| {
             let h = web.clone();
