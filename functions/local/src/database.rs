@@ -4,7 +4,8 @@
 //! `.local/pgdata` under the workspace (git-ignored, kept between runs so demo data survives),
 //! started on a free port and stopped when the stack exits. When this process is root and the
 //! `postgres` user cannot reach that folder (a checkout under a private home), the cluster is kept
-//! under `/var/tmp` instead and the stack says where.
+//! under `/var/tmp` instead and the stack says where. `LOCAL_PGDATA` puts the cluster in another
+//! folder (a throwaway one for `scripts/api-contract`); its parent must let the server's user in.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,6 +37,9 @@ pub fn open() -> Result<LocalDatabase, ClusterError> {
 }
 
 fn data_dir() -> PathBuf {
+    if let Some(dir) = platform::config::optional("LOCAL_PGDATA") {
+        return PathBuf::from(dir);
+    }
     let preferred = workspace_root().join(".local").join("pgdata");
     let parent = preferred
         .parent()
