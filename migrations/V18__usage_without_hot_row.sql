@@ -30,3 +30,13 @@ ALTER TABLE workspace_usage
 
 -- Periods that had already ended are closed as they stand.
 UPDATE workspace_usage SET closed_at = now() WHERE period_end <= now() AND closed_at IS NULL;
+
+-- How far periods are closed: every period that ends at or before closed_through is final. A
+-- delivery only creates the first counter of a period that ends after it (add_usage), so a
+-- period nobody had counted in yet cannot gain a row once it is closed. One row.
+CREATE TABLE usage_closing (
+    id              boolean PRIMARY KEY DEFAULT true CHECK (id),
+    closed_through  timestamptz NOT NULL DEFAULT '-infinity'
+);
+-- Starts at -infinity: the first usage_reset run after this migration moves it.
+INSERT INTO usage_closing DEFAULT VALUES;

@@ -25,10 +25,11 @@
 -- transaction sees it (other deliveries still in flight are not in it yet).
 --
 -- Closed periods: close_usage_periods (run by usage_reset) sets closed_at on every counter of
--- an ended period after waiting for every transaction that holds one; counting never touches a
--- closed row (the SKIP LOCKED pick, re-checked on the newest row version, and the new-counter
--- path both require closed_at IS NULL), so a closed period's total never changes, and a late
--- delivery is counted in the period of the moment it runs instead.
+-- an ended period after waiting for every transaction that holds one or is creating one, and
+-- moves the watermark usage_closing.closed_through; counting never touches a closed row (the
+-- SKIP LOCKED pick, re-checked on the newest row version, and the new-counter path both require
+-- closed_at IS NULL) and never creates the first row of a closed period, so a closed period's
+-- total never changes, and a late delivery is counted in the period of the moment it runs.
 
 -- The billing period a moment belongs to: the subscription's current period when it covers
 -- the moment, else the calendar month (UTC).
@@ -49,9 +50,10 @@ $$;
 --
 -- Locks: one workspace_usage row, FOR NO KEY UPDATE (no key changes), held to commit. It is
 -- taken SKIP LOCKED, so it serialises nothing: a delivery that finds every counter of the
--- period held creates a counter of its own. Only that rare path may wait: on shard 0's KEY
--- SHARE against close_usage_periods (which must see every counter of a period before closing
--- it), and on its own shard number if another backend with the same pid residue holds it.
+-- period held creates a counter of its own. Only that rare path may wait: for a running
+-- close_usage_periods (the shared advisory lock 'usage/new-counter'), and for the counter of
+-- its own number if another backend with the same pid residue holds it (that one has finished
+-- counting, so the wait is short and can never be part of a cycle).
 CREATE OR REPLACE FUNCTION add_usage(p_workspace_id uuid, p_at timestamptz,
                           p_conversations integer, p_messages integer, p_tokens bigint DEFAULT 0,
                           OUT conversations integer, OUT messages integer,
@@ -101,38 +103,36 @@ BEGIN
         SELECT p.period_start, p.period_end INTO v_start, v_end
         FROM usage_period(p_workspace_id, v_at) p;
 
-        -- 2. The period has no counter yet (usage_reset has not run in it): shard 0. When
-        --    another transaction is inserting it right now, this waits for that one and then
-        --    does nothing.
+        -- 2. No open counter is free: a new one. Shard 0 when the period has none yet
+        --    (usage_reset has not run in it), else shard 1 + pid % 63, this backend's own.
+        --    Never for a closed period: shard 0 must exist and be open, or (for a period's
+        --    first counter) the period must end after the usage_closing watermark. The shared
+        --    advisory lock (shared with every other delivery on this path, so they never wait
+        --    for each other on it) is what close_usage_periods takes exclusively: it waits for
+        --    this insert to commit, and this insert, which starts after the lock is granted,
+        --    sees what a close committed. Only rows are waited for here: the counter of the
+        --    same number when another transaction holds it (it has finished counting and
+        --    waits for nothing of ours).
+        PERFORM pg_advisory_xact_lock_shared(hashtextextended('usage/new-counter', 0));
+        WITH first AS (
+            SELECT z.closed_at IS NOT NULL AS closed
+            FROM workspace_usage z
+            WHERE z.workspace_id = p_workspace_id AND z.period_start = v_start AND z.shard = 0
+        )
         INSERT INTO workspace_usage AS u (workspace_id, period_start, period_end, shard,
                                           conversations, messages, tokens_used)
-        VALUES (p_workspace_id, v_start, v_end, 0, p_conversations, p_messages, p_tokens)
-        ON CONFLICT (workspace_id, period_start, shard) DO NOTHING
+        SELECT p_workspace_id, v_start, v_end,
+               CASE WHEN EXISTS (SELECT 1 FROM first) THEN 1 + pg_backend_pid() % 63 ELSE 0 END,
+               p_conversations, p_messages, p_tokens
+        FROM usage_closing c
+        WHERE CASE WHEN EXISTS (SELECT 1 FROM first) THEN NOT (SELECT first.closed FROM first)
+                   ELSE v_end > c.closed_through END
+        ON CONFLICT (workspace_id, period_start, shard) DO UPDATE
+            SET conversations = u.conversations + EXCLUDED.conversations,
+                messages = u.messages + EXCLUDED.messages,
+                tokens_used = u.tokens_used + EXCLUDED.tokens_used
+            WHERE u.closed_at IS NULL
         RETURNING u.id INTO v_id;
-
-        -- 3. Every counter is held: one of this backend's own. The KEY SHARE lock on shard 0
-        --    (compatible with the deliveries updating it) makes close_usage_periods wait for
-        --    this insert, and after a close finds no open shard 0, so nothing is inserted.
-        IF v_id IS NULL THEN
-            WITH open_period AS (
-                SELECT z.id
-                FROM workspace_usage z
-                WHERE z.workspace_id = p_workspace_id AND z.period_start = v_start
-                  AND z.shard = 0 AND z.closed_at IS NULL
-                FOR KEY SHARE
-            )
-            INSERT INTO workspace_usage AS u (workspace_id, period_start, period_end, shard,
-                                              conversations, messages, tokens_used)
-            SELECT p_workspace_id, v_start, v_end, 1 + pg_backend_pid() % 63,
-                   p_conversations, p_messages, p_tokens
-            FROM open_period
-            ON CONFLICT (workspace_id, period_start, shard) DO UPDATE
-                SET conversations = u.conversations + EXCLUDED.conversations,
-                    messages = u.messages + EXCLUDED.messages,
-                    tokens_used = u.tokens_used + EXCLUDED.tokens_used
-                WHERE u.closed_at IS NULL
-            RETURNING u.id INTO v_id;
-        END IF;
 
         IF v_id IS NOT NULL THEN
             SELECT coalesce(sum(u.conversations), 0)::int, coalesce(sum(u.messages), 0)::int,
@@ -143,7 +143,7 @@ BEGIN
             RETURN;
         END IF;
 
-        -- 4. The period of p_at was closed while this delivery ran: it counts in the period
+        -- 3. The period of p_at was closed while this delivery ran: it counts in the period
         --    of now (a closed period's total never changes).
         v_at := clock_timestamp();
     END LOOP;
@@ -166,18 +166,23 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Closes every period that ended at or before p_now (usage_reset runs it) and returns how many
--- (workspace, period) pairs it closed. Two statements on purpose:
--- 1. lock every open counter of an ended period FOR UPDATE, which waits for each delivery that
---    holds one (FOR NO KEY UPDATE) or is adding a counter to the period (KEY SHARE on shard 0);
--- 2. then, in a new snapshot that sees what they committed (counters created meanwhile
---    included), mark them closed.
--- Afterwards no delivery can change them: add_usage only touches rows with closed_at NULL and
--- only creates a counter while shard 0 is open.
+-- (workspace, period) pairs it closed. Separate statements on purpose, each seeing what the
+-- transactions it waited for committed:
+-- 1. the advisory lock every delivery creating a counter holds shared: waits for those
+--    inserts, and holds off new ones until this transaction (closed_at, the watermark) commits;
+-- 2. lock every open counter of an ended period FOR UPDATE, which waits for each delivery that
+--    holds one (FOR NO KEY UPDATE);
+-- 3. then, in a new snapshot that sees what they committed (counters created meanwhile
+--    included), mark them closed, and move the watermark.
+-- Afterwards no delivery can change them: add_usage only updates rows with closed_at NULL, only
+-- creates a counter while shard 0 is open, and only creates a shard 0 after the watermark.
 CREATE OR REPLACE FUNCTION close_usage_periods(p_now timestamptz) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     v_closed integer;
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('usage/new-counter', 0));
+
     PERFORM 1
     FROM workspace_usage u
     WHERE u.period_end <= p_now AND u.closed_at IS NULL
@@ -190,6 +195,8 @@ BEGIN
         RETURNING u.workspace_id, u.period_start
     )
     SELECT count(DISTINCT (c.workspace_id, c.period_start))::int INTO v_closed FROM closed c;
+
+    UPDATE usage_closing SET closed_through = greatest(closed_through, p_now);
     RETURN v_closed;
 END;
 $$;
