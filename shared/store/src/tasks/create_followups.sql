@@ -34,16 +34,23 @@ WITH rules AS (
            nullif(left(split_part(btrim(coalesce(l.name, '')), ' ', 1), 100), '') AS first_name
     FROM rules
     JOIN leads l ON l.workspace_id = rules.workspace_id
+    -- Rules 3 and 4 as a probe per lead (a LATERAL ... LIMIT 1 is never turned into a join).
+    -- As NOT EXISTS, the planner could pick an anti-join that reads every automatic task once per
+    -- lead: it did whenever statistics still said there were none, i.e. on the run right after
+    -- a run that created many, where 180,000 follow-ups made the next run take minutes.
+    LEFT JOIN LATERAL (
+        SELECT true AS found FROM tasks t
+        WHERE t.lead_id = l.id
+          AND t.auto_generated AND t.generation_rule = 'lead_inactive'
+          AND ((t.deleted_at IS NULL AND t.status IN ('pending', 'in_progress', 'overdue', 'postponed'))
+               OR t.created_at > $1 - rules.inactive)
+        LIMIT 1
+    ) followed_up ON true
     WHERE l.status = 'active'
       AND l.opted_out_at IS NULL
       AND l.lead_stage NOT IN ('Converted', 'Closed Lost')
       AND l.last_customer_message_at < $1 - rules.inactive
-      AND NOT EXISTS (
-          SELECT 1 FROM tasks t
-          WHERE t.lead_id = l.id
-            AND t.auto_generated AND t.generation_rule = 'lead_inactive'
-            AND ((t.deleted_at IS NULL AND t.status IN ('pending', 'in_progress', 'overdue', 'postponed'))
-                 OR t.created_at > $1 - rules.inactive))
+      AND followed_up.found IS NULL
     LIMIT $2
 ), created AS (
     INSERT INTO tasks (workspace_id, lead_id, assigned_agent_id, task_type, title, status,
