@@ -10,7 +10,7 @@ use score_lead::ScoreLead;
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
     let consumer = ScoreLead {
-        db: platform::config::database_from_env()?,
+        db: platform::config::database_from_env(store::SessionLimits::CONSUMER)?,
         clock: Clock::System,
     };
     let consumer = &consumer;

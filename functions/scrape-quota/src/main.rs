@@ -9,7 +9,7 @@ use scrape_quota::ScrapeQuota;
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
     let app = ScrapeQuota {
-        db: platform::config::database_from_env()?,
+        db: platform::config::database_from_env(store::SessionLimits::WEBHOOK)?,
         clock: Clock::System,
     };
     let app = &app;

@@ -9,7 +9,7 @@ use site_rebuild::SiteRebuild;
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
     let consumer = SiteRebuild {
-        db: platform::config::database_from_env()?,
+        db: platform::config::database_from_env(store::SessionLimits::CONSUMER)?,
         writer: platform::site_writer::AiWriter::from_env()
             .await
             .map(std::sync::Arc::new),

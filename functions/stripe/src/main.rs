@@ -9,7 +9,7 @@ use stripe::Stripe;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
-    let db = platform::config::database_from_env()?;
+    let db = platform::config::database_from_env(store::SessionLimits::WEBHOOK)?;
     let webhook_secret = required_secret("STRIPE_WEBHOOK_SECRET")?;
     let app = Stripe {
         db,

@@ -82,15 +82,16 @@ impl WebAgent {
         // Refused before parsing, and before spending a database round trip on it.
         raw_body(request)?;
         let key = bearer_token(request)?;
-
-        let client = self.db.client().await?;
-        let key: AuthenticatedKey = api_keys::authenticate(&client, &key)
+        // A token that cannot be a key, and a key this instance looked up moments ago, cost no
+        // round trip (store::api_keys).
+        let key: AuthenticatedKey = api_keys::authenticate(&self.db, &key)
             .await?
             .ok_or(ApiError::Unauthorized("unknown or revoked API key"))?;
 
         let body = json_body(request)?;
         let command = WebAgentCommand::parse(&body, &key.default_region)?;
         let event_key = web_agent::event_key(key.workspace_id, &command);
+        let client = self.db.client().await?;
         let outcome =
             web_agent::ingest(&client, key.workspace_id, &event_key, &command, &body).await;
         // The publisher and the failure path use a connection of their own; a Lambda pool holds

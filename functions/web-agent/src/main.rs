@@ -10,7 +10,7 @@ use web_agent::WebAgent;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
-    let db = platform::config::database_from_env()?;
+    let db = platform::config::database_from_env(store::SessionLimits::WEBHOOK)?;
     // Only the scoring queue: this function produces no other job.
     let scoring_url = platform::config::required("SCORING_QUEUE_URL")?;
     let sqs = platform::jobs::sqs_client(platform::config::optional("SQS_ENDPOINT_URL")).await;

@@ -11,7 +11,7 @@ use whatsapp::WhatsApp;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
-    let db = platform::config::database_from_env()?;
+    let db = platform::config::database_from_env(store::SessionLimits::WEBHOOK)?;
     let app_secret = required_secret("WHATSAPP_APP_SECRET")?;
     let verify_token = required_secret("WHATSAPP_VERIFY_TOKEN")?;
     // Only the scoring queue: this function produces no other job.

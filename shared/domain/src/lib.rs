@@ -5,6 +5,7 @@
 //! functions stay thin adapters around it.
 //!
 //! Modules and what each owns:
+//! - [`api_key`]: the shape of a workspace API key, checked before any database round trip.
 //! - [`validation`]: field-level errors (`{field, message}`) that become a 422's `errors[]`.
 //! - [`ids`]: typed identifiers (`WorkspaceId`, `LeadId`, …) so ids of different things never mix.
 //! - [`secret`]: a wrapper that keeps secrets out of `Debug`/`Display` and therefore out of logs.
@@ -27,6 +28,7 @@
 //! - [`jobs`]: the versioned SQS job messages shared by producers and consumers.
 //! - [`quota`]: scrape-quota request units, the window's remaining units and `Retry-After`.
 
+pub mod api_key;
 pub mod consent;
 pub mod email;
 pub mod ids;

@@ -6,7 +6,7 @@
 
 use domain::secret::Secret;
 use std::{fmt::Display, str::FromStr};
-use store::{Db, PoolSettings};
+use store::{Db, PoolSettings, SessionLimits};
 
 #[derive(Debug, thiserror::Error)]
 #[error("environment variable {variable} {problem}")]
@@ -71,8 +71,12 @@ pub fn database_settings(default_pool_size: usize) -> Result<PoolSettings, Confi
     })
 }
 
-/// The pool for a Lambda function: built once, connects on first use.
-pub fn database_from_env() -> Result<Db, ConfigError> {
+/// The pool for a Lambda function: built once, connects on first use, every session runs under
+/// `limits` (`SessionLimits::WEBHOOK`, `CONSUMER` or `SCHEDULED`), and API key lookups are
+/// remembered for `KeyCache::LAMBDA_TTL` (30 s: a revocation takes effect within that time).
+pub fn database_from_env(limits: SessionLimits) -> Result<Db, ConfigError> {
     let settings = database_settings(1)?;
-    Db::new(&settings).map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))
+    let db = Db::with_session_limits(&settings, limits)
+        .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))?;
+    Ok(db.with_key_cache(store::api_keys::KeyCache::LAMBDA_TTL))
 }

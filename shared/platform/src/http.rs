@@ -79,7 +79,8 @@ pub fn is_json_content_type(request: &Request) -> bool {
 
 /// The key of `Authorization: Bearer <key>` (scheme case-insensitive, RFC 9110), wrapped so it
 /// never prints. Missing, another scheme or an empty key is 401; whether the key is valid is the
-/// caller's lookup (`store::api_keys::authenticate`).
+/// caller's lookup (`store::api_keys::authenticate`, which also refuses tokens of the wrong
+/// shape without a round trip).
 pub fn bearer_token(request: &Request) -> Result<Secret, ApiError> {
     const MISSING: ApiError = ApiError::Unauthorized(
         "an API key is required: send it as the header Authorization: Bearer <api key>",

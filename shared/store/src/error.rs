@@ -68,7 +68,9 @@ impl StoreError {
     }
 
     /// True when retrying the same work may succeed (connection trouble, serialization
-    /// failures, deadlocks); consumers use it to decide between retrying and giving up.
+    /// failures, deadlocks, a statement cancelled by `statement_timeout` or a lock wait cut off
+    /// by `lock_timeout`); consumers use it to decide between retrying and giving up, and
+    /// webhooks to answer 503 so the provider retries.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Pool(_) => true,
@@ -79,6 +81,8 @@ impl StoreError {
                         || *code == SqlState::ADMIN_SHUTDOWN
                         || *code == SqlState::CANNOT_CONNECT_NOW
                         || *code == SqlState::TOO_MANY_CONNECTIONS
+                        || *code == SqlState::QUERY_CANCELED
+                        || *code == SqlState::LOCK_NOT_AVAILABLE
                 }
                 None => err.is_closed() || err.as_db_error().is_none(),
             },

@@ -56,5 +56,5 @@ pub mod cluster;
 pub mod testing;
 
 pub use error::StoreError;
-pub use pool::{Db, PoolSettings};
+pub use pool::{Db, PoolSettings, SessionLimits};
 pub use tokio_postgres;

@@ -12,6 +12,7 @@
 //! their certificates are not in the public web roots).
 
 use crate::StoreError;
+use crate::api_keys::KeyCache;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -57,10 +58,67 @@ impl fmt::Debug for PoolSettings {
     }
 }
 
-/// The shared, cheaply clonable database handle.
+/// Limits every session of a pool runs under, sent as connection options
+/// (`options=-c statement_timeout=… -c lock_timeout=…` in the startup message), so they hold from
+/// the first statement without a round trip of their own.
+///
+/// Why: Lambda scales out to many instances against one PostgreSQL. A statement stuck behind a
+/// lock, or one that has gone slow, must fail inside the function's own timeout, free its
+/// connection and report a retryable error (57014 `query_canceled`, 55P03 `lock_not_available`,
+/// both [`StoreError::is_transient`]), rather than be killed with the instance mid-transaction
+/// while the caller's retry piles onto the same lock.
+///
+/// A pooler in transaction mode may refuse or drop startup options (pgbouncer needs
+/// `ignore_startup_parameters = options`, and then ignores them); set the same limits on the
+/// functions' role there (`ALTER ROLE … SET statement_timeout = '5s'`), as the README says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// `statement_timeout`: the longest any one statement may run.
+    pub statement_timeout: Duration,
+    /// `lock_timeout`: the longest a statement may wait for one lock.
+    pub lock_timeout: Duration,
+}
+
+impl SessionLimits {
+    /// HTTP webhooks (API Gateway gives up after 30 s; the functions time out at 10 s): a
+    /// statement gets 5 s, a lock wait 2 s, and the caller's retry comes back to a free lock.
+    pub const WEBHOOK: Self = Self {
+        statement_timeout: Duration::from_secs(5),
+        lock_timeout: Duration::from_secs(2),
+    };
+    /// Queue consumers (function timeout 30 s): 25 s a statement, 10 s a lock wait; a record that
+    /// hits either returns to its queue and is retried.
+    pub const CONSUMER: Self = Self {
+        statement_timeout: Duration::from_secs(25),
+        lock_timeout: Duration::from_secs(10),
+    };
+    /// Scheduled jobs (function timeout 300 s): a backlog is one set-based statement that may
+    /// run for tens of seconds, so 280 s, inside the function's timeout; 10 s a lock wait.
+    pub const SCHEDULED: Self = Self {
+        statement_timeout: Duration::from_secs(280),
+        lock_timeout: Duration::from_secs(10),
+    };
+
+    /// The `options` startup parameter that sets these, after any options already given.
+    fn options(self, existing: Option<&str>) -> String {
+        let limits = format!(
+            "-c statement_timeout={} -c lock_timeout={}",
+            self.statement_timeout.as_millis(),
+            self.lock_timeout.as_millis()
+        );
+        match existing.map(str::trim).filter(|o| !o.is_empty()) {
+            Some(existing) => format!("{existing} {limits}"),
+            None => limits,
+        }
+    }
+}
+
+/// The shared, cheaply clonable database handle: the pool, and the instance's memory of API key
+/// lookups ([`crate::api_keys::KeyCache`]; none unless built with [`Db::with_key_cache`]).
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    key_cache: Arc<KeyCache>,
 }
 
 impl fmt::Debug for Db {
@@ -74,12 +132,31 @@ impl fmt::Debug for Db {
 }
 
 impl Db {
-    /// Builds the pool without connecting.
+    /// Builds the pool without connecting; sessions run under the server's defaults.
     pub fn new(settings: &PoolSettings) -> Result<Self, PoolSetupError> {
+        Self::build(settings, None)
+    }
+
+    /// Builds the pool without connecting; every session runs under `limits`.
+    pub fn with_session_limits(
+        settings: &PoolSettings,
+        limits: SessionLimits,
+    ) -> Result<Self, PoolSetupError> {
+        Self::build(settings, Some(limits))
+    }
+
+    fn build(
+        settings: &PoolSettings,
+        limits: Option<SessionLimits>,
+    ) -> Result<Self, PoolSetupError> {
         if settings.max_size == 0 {
             return Err(PoolSetupError::InvalidPoolSize);
         }
         let mut config = parse_url(&settings.url)?;
+        if let Some(limits) = limits {
+            let options = limits.options(config.get_options());
+            config.options(&options);
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -101,7 +178,21 @@ impl Db {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| PoolSetupError::Build(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            key_cache: Arc::new(KeyCache::new(Duration::ZERO)),
+        })
+    }
+
+    /// This handle, remembering API key lookups for `ttl` (see [`crate::api_keys`]).
+    #[must_use]
+    pub fn with_key_cache(mut self, ttl: Duration) -> Self {
+        self.key_cache = Arc::new(KeyCache::new(ttl));
+        self
+    }
+
+    pub(crate) fn key_cache(&self) -> &KeyCache {
+        &self.key_cache
     }
 
     /// A connection from the pool.
