@@ -217,29 +217,39 @@ async fn with_sqs_unreachable_a_job_waits_in_the_outbox_and_the_relay_publishes_
 }
 
 #[tokio::test]
-async fn a_row_that_keeps_failing_stays_for_an_operator() {
+async fn a_row_that_keeps_failing_is_retried_at_the_longest_backoff_and_never_dropped() {
     let test = TestDb::new().await;
     let rows = enqueue(&test, &[score_job()]).await;
     test.client()
         .await
-        .execute("UPDATE outbox SET attempts = $1", &[&outbox::MAX_ATTEMPTS])
+        .execute("UPDATE outbox SET attempts = 40", &[])
         .await
-        .expect("exhaust attempts");
+        .expect("a row that failed forty times");
 
     let report = Publisher::new(test.db().clone(), JobSink::Disabled)
         .relay(eager_relay())
         .await
         .expect("relay");
 
-    assert_eq!(report.claimed, 0, "no more retries after the maximum");
-    let still_there: i64 = test
+    assert_eq!(report.claimed, 1, "still retried after forty failures");
+    let row = test
         .client()
         .await
-        .query_one("SELECT count(*) FROM outbox WHERE id = $1", &[&rows[0].id])
+        .query_one(
+            "SELECT published_at IS NULL, attempts,
+                    extract(epoch FROM available_at - now())::float8
+             FROM outbox WHERE id = $1",
+            &[&rows[0].id],
+        )
         .await
-        .expect("count")
-        .get(0);
-    assert_eq!(still_there, 1, "never deleted unpublished");
+        .expect("the row is still there");
+    assert!(row.get::<_, bool>(0), "unpublished");
+    assert_eq!(row.get::<_, i32>(1), 41, "the attempt counted");
+    let wait: f64 = row.get(2);
+    assert!(
+        (3_500.0..=3_600.0).contains(&wait),
+        "the next try is an hour away (the longest backoff), not {wait} s"
+    );
 }
 
 #[tokio::test]

@@ -9,16 +9,15 @@
 //! The relay claims rows with `FOR UPDATE SKIP LOCKED` and leases them by pushing `available_at`
 //! forward in the same statement, so two relays running at once never claim the same row, and a
 //! relay that dies mid-publish only delays its rows until the lease ends. Failures are recorded
-//! (`attempts`, `last_error`) with exponential backoff; after [`MAX_ATTEMPTS`] a row is left for
-//! an operator, never deleted unpublished. Published rows are pruned after a retention period.
+//! (`attempts`, `last_error`) with exponential backoff up to one hour, and a row is retried at that
+//! pace for as long as it takes: never given up, never deleted unpublished. The `outbox_relay`
+//! job reports the oldest unpublished row's age as a metric, so a row that keeps failing is seen
+//! (the `OutboxStuck` alarm). Published rows are pruned after a retention period.
 
 use crate::StoreError;
 use domain::jobs::{Job, Queue};
 use std::time::Duration;
 use tokio_postgres::GenericClient;
-
-/// After this many failed publishes a row stops being retried and waits for an operator.
-pub const MAX_ATTEMPTS: i32 = 12;
 
 /// A job row on its way to a queue.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +98,7 @@ pub async fn mark_failed<C: GenericClient>(
 }
 
 /// Claims up to `limit` rows that are still unpublished `grace` after they were written and
-/// whose backoff has passed, oldest first, leasing them for `lease`.
+/// whose backoff has passed, oldest first, leasing them for `lease`, however often they failed.
 pub async fn claim_due<C: GenericClient>(
     client: &C,
     limit: i64,
@@ -109,7 +108,7 @@ pub async fn claim_due<C: GenericClient>(
     let rows = client
         .query(
             include_str!("outbox/claim_due.sql"),
-            &[&limit, &seconds(grace), &seconds(lease), &MAX_ATTEMPTS],
+            &[&limit, &seconds(grace), &seconds(lease)],
         )
         .await?;
     rows.iter().map(OutboxMessage::from_row).collect()
