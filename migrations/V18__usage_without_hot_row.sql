@@ -40,3 +40,25 @@ CREATE TABLE usage_closing (
 );
 -- Starts at -infinity: the first usage_reset run after this migration moves it.
 INSERT INTO usage_closing DEFAULT VALUES;
+
+-- Identity lookups are primary-key probes whatever the statistics say (issue 16). The index for
+-- "a lead's identities" (and the foreign key to leads) began with workspace_id, like the primary
+-- key, so a planner that believed lead_identities small (statistics from when it was empty, or a
+-- plan cached on a connection back then) probed it with workspace_id alone and read every
+-- identity of the workspace (shared/store/tests/scale.rs saw it). Leading with lead_id, it
+-- answers what it is for (a lead's identities, the cascade from leads) and can no longer stand
+-- in for the primary key; the primary key is the only index that starts with workspace_id.
+CREATE INDEX lead_identities_lead_idx ON lead_identities (lead_id, workspace_id);
+DROP INDEX lead_identities_lead_id_idx;
+
+-- The same for the foreign-key checks of every insert an ingest makes (identities, messages,
+-- sessions all reference leads (workspace_id, id)). PostgreSQL plans that check once per
+-- connection; planned while leads was small, it probed (workspace_id, lead_stage) with
+-- workspace_id alone and filtered on id, reading every lead of the workspace for each inserted
+-- row (about 4,900 buffers each with 200,000 leads, shared/store/tests/scale.rs). With the stage
+-- first, the indexes that start with workspace_id and hold every row are the unique
+-- (workspace_id, id) and the primary key's id, both exact. The stage index still answers "a
+-- workspace's leads in a stage" (both columns bound) and now also "leads in a stage" across
+-- workspaces (cold_leads).
+CREATE INDEX leads_stage_workspace_idx ON leads (lead_stage, workspace_id);
+DROP INDEX leads_workspace_stage_idx;

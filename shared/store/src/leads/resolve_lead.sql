@@ -21,9 +21,10 @@
 -- Plans: every identity is looked up by the full primary key (workspace_id, kind, value), one
 -- probe per identity, in a LATERAL subquery with LIMIT 1. The LIMIT keeps the planner from
 -- flattening the subquery into a join, which it could then plan as a hash join over a scan of
--- the workspace's identities when its statistics say the table is small (a plan cached on a
--- connection when the table was empty stays cached as it grows); a parameterised probe on the
--- whole key is a primary-key lookup whatever the statistics say.
+-- the workspace's identities; and SET enable_seqscan = off prices a scan out, because the
+-- planner picks one for a table its statistics say is small (a plan cached on a connection
+-- while the table was empty stays cached as it grows). So each probe is a primary-key lookup
+-- whatever the statistics say (shared/store/tests/scale.rs).
 
 -- Finds or creates the lead for a set of identities and attaches every identity to it.
 -- Returns the lead, whether it was created, the other leads that already owned one of the
@@ -46,7 +47,9 @@ CREATE OR REPLACE FUNCTION resolve_lead_identities(
     OUT conflicting_lead_ids uuid[],
     OUT email_known boolean
 )
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
 DECLARE
     v_kinds   text[];
     v_owners  uuid[];
@@ -159,7 +162,9 @@ CREATE OR REPLACE FUNCTION resolve_lead(
     OUT created boolean,
     OUT conflicting_lead_ids uuid[]
 )
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
 DECLARE
     v_email_known boolean;
 BEGIN

@@ -63,8 +63,18 @@ $$;
 --    over_limit}, conflicting_lead_ids, job: {id, payload} | null}.
 -- message_id in the result is the stored conversations row (NULL when the delivery carried no
 -- message); session_id the web_sessions row (NULL without external_session_id).
+--
+-- SET enable_seqscan = off: every lookup of the ingest (identities, lead, session, message,
+-- journal, usage) has an index that answers it in a few buffers, and none may become a scan of
+-- a workspace's rows because the planner's statistics are stale, or because the plan was cached
+-- on this connection while the table was small (PostgreSQL has no hints, and no query shape
+-- stops it from scanning a table it believes tiny). With scans priced out, every lookup uses
+-- its index from any statistics; shared/store/tests/scale.rs checks the plans and the buffers
+-- with 200,000 leads and statistics that say the tables are empty.
 CREATE OR REPLACE FUNCTION ingest_web_agent(p jsonb, p_body jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
 DECLARE
     v_at             timestamptz := now();
     v_ws             uuid := (p ->> 'workspace_id')::uuid;

@@ -1,0 +1,288 @@
+//! Plans that hold at scale: one web-agent ingest costs the same in a workspace of 200,000
+//! leads as in an empty one, and its identity lookups are primary-key probes whatever the
+//! planner's statistics say (stale on purpose here: analysed while empty, autovacuum off, and
+//! plans cached on a connection while the workspace was empty).
+//!
+//! The cost is counted, never timed: auto_explain reports every statement the ingest runs
+//! (nested ones included) with its plan and the shared buffers it touched, as notices on this
+//! test's own connection.
+
+use serde_json::{Value, json};
+use store::testing::TestDb;
+use tokio::sync::mpsc;
+use tokio_postgres::{AsyncMessage, Client, NoTls};
+use uuid::Uuid;
+
+const LEADS: i64 = 200_000;
+/// The tables that grow with leads; none of them may be scanned by an ingest.
+const LEAD_SIZED: [&str; 7] = [
+    "leads",
+    "lead_identities",
+    "web_sessions",
+    "conversations",
+    "lead_intents_log",
+    "webhook_events",
+    "outbox",
+];
+
+/// A connection that explains every statement it runs, nested ones included, to itself.
+struct Explaining {
+    client: Client,
+    notices: mpsc::UnboundedReceiver<String>,
+}
+
+impl Explaining {
+    async fn connect(url: &str) -> Self {
+        let (client, mut connection) = tokio_postgres::connect(url, NoTls)
+            .await
+            .expect("connect to the test database");
+        let (sender, notices) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                match message {
+                    Ok(AsyncMessage::Notice(notice)) => {
+                        let _ = sender.send(notice.message().to_owned());
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        client
+            .batch_execute(
+                "LOAD 'auto_explain';
+                 SET auto_explain.log_min_duration = 0;
+                 SET auto_explain.log_nested_statements = on;
+                 SET auto_explain.log_analyze = on;
+                 SET auto_explain.log_buffers = on;
+                 SET auto_explain.log_timing = off;
+                 SET auto_explain.log_level = notice;",
+            )
+            .await
+            .expect("load auto_explain");
+        Self { client, notices }
+    }
+
+    /// Runs one ingest and returns every plan it ran (the last is the ingest call itself).
+    async fn ingest(&mut self, argument: &Value, body: &Value) -> Vec<String> {
+        while self.notices.try_recv().is_ok() {}
+        let answer: Value = self
+            .client
+            .query_one(
+                "SELECT ingest_web_agent($1::jsonb, $2::jsonb)",
+                &[argument, body],
+            )
+            .await
+            .expect("ingest")
+            .get(0);
+        assert!(answer.get("lead_id").is_some(), "ingested: {answer}");
+        // A round trip after the ingest: its notices have all arrived once this answers.
+        self.client.simple_query("SELECT 1").await.expect("sync");
+        let mut plans = Vec::new();
+        while let Ok(plan) = self.notices.try_recv() {
+            if !plan.contains("Query Text: SELECT 1") {
+                plans.push(plan);
+            }
+        }
+        plans
+    }
+}
+
+/// Shared buffers (hit + read) the whole ingest touched: the top node of the outermost plan.
+fn buffers(plans: &[String]) -> u64 {
+    let outer = if plans.len() == 1 {
+        &plans[0]
+    } else {
+        plans
+            .iter()
+            .rev()
+            .find(|plan| plan.contains("Query Text: SELECT ingest_web_agent("))
+            .expect("the ingest's own plan")
+    };
+    let line = outer
+        .lines()
+        .find(|line| line.trim_start().starts_with("Buffers: shared"));
+    let Some(line) = line else { return 0 };
+    ["hit=", "read="]
+        .iter()
+        .map(|key| {
+            line.split(key)
+                .nth(1)
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|digits| digits.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// One line per statement the ingest ran: its buffers and the start of its text.
+fn summary(plans: &[String]) -> String {
+    plans
+        .iter()
+        .map(|plan| {
+            let text = plan
+                .split("Query Text: ")
+                .nth(1)
+                .unwrap_or_default()
+                .split_whitespace()
+                .take(8)
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!("{:>6}  {text}", buffers(std::slice::from_ref(plan)))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn assert_no_scan_of_lead_sized_tables(plans: &[String], situation: &str) {
+    for plan in plans {
+        for table in LEAD_SIZED {
+            for scan in ["Seq Scan on", "Bitmap Heap Scan on"] {
+                assert!(
+                    !plan.contains(&format!("{scan} {table} ")),
+                    "{situation}: a {scan} {table} in\n{plan}"
+                );
+            }
+        }
+    }
+    assert!(
+        plans
+            .iter()
+            .any(|plan| plan.contains("Index Scan using lead_identities_pkey")),
+        "{situation}: identities are probed by their primary key:\n{}",
+        plans
+            .iter()
+            .filter(|plan| plan.contains("lead_identities"))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    );
+}
+
+fn argument(workspace: Uuid, phone: &str, key: &str) -> (Value, Value) {
+    let body = json!({
+        "name": "Scale",
+        "phone": phone,
+        "email": format!("{}@example.com", phone.trim_start_matches('+')),
+        "external_session_id": format!("s-{phone}"),
+        "message_id": key,
+        "message": "Is the 2 BHK in Baner still available? What is the price?",
+        "sender": "customer",
+        "metadata": {"utm_source": "scale"},
+    });
+    let command = domain::web_agent::WebAgentCommand::parse(&body, "IN").expect("a valid body");
+    let workspace_id = domain::ids::WorkspaceId::from_uuid(workspace);
+    let key = store::web_agent::event_key(workspace_id, &command);
+    (
+        store::web_agent::ingest_argument(workspace_id, &key, &command),
+        body,
+    )
+}
+
+#[tokio::test]
+async fn one_ingest_costs_the_same_with_200_000_leads_and_probes_identities_by_primary_key() {
+    let test_db = TestDb::new().await;
+    let setup = test_db.client().await;
+    let workspace: Uuid = setup
+        .query_one(
+            "INSERT INTO workspaces (slug, name, default_region) VALUES ('scale', 'Scale', 'IN')
+             RETURNING id",
+            &[],
+        )
+        .await
+        .expect("arrange a workspace")
+        .get(0);
+    // Statistics that say "empty", kept that way.
+    for table in LEAD_SIZED {
+        setup
+            .batch_execute(&format!(
+                "ALTER TABLE {table} SET (autovacuum_enabled = false); ANALYZE {table};"
+            ))
+            .await
+            .expect("freeze the statistics");
+    }
+
+    // Empty workspace: a person's second message (the first created the lead), on a connection
+    // whose plans are now cached for an empty workspace.
+    let mut warm = Explaining::connect(test_db.url()).await;
+    let (first, body) = argument(workspace, "+919812300001", "e-1");
+    warm.ingest(&first, &body).await;
+    let (again, body) = argument(workspace, "+919812300001", "e-2");
+    let empty = warm.ingest(&again, &body).await;
+    assert_no_scan_of_lead_sized_tables(&empty, "empty workspace");
+    let empty_buffers = buffers(&empty);
+    let (new_person, body) = argument(workspace, "+919812300002", "e-3");
+    let empty_new_buffers = buffers(&warm.ingest(&new_person, &body).await);
+
+    // 200,000 leads, each with a phone, an email and a chat session, and a message each.
+    setup
+        .execute(
+            "WITH l AS (
+                 INSERT INTO leads (workspace_id, name, phone_e164, phone_raw, email,
+                                    first_touchpoint, last_touchpoint, last_interaction_at,
+                                    last_customer_message_at)
+                 SELECT $1, 'Lead ' || g, '+9197' || lpad(g::text, 8, '0'), '97' || lpad(g::text, 8, '0'),
+                        'l' || g || '@example.com', 'web', 'web', now(), now()
+                 FROM generate_series(1, $2::bigint) g
+                 RETURNING id, phone_e164, email
+             ), i AS (
+                 INSERT INTO lead_identities (workspace_id, kind, value, lead_id)
+                 SELECT $1, k.kind, k.value, l.id
+                 FROM l CROSS JOIN LATERAL (VALUES ('phone', l.phone_e164), ('email', l.email),
+                                                   ('web_session', 's-' || l.phone_e164)) k (kind, value)
+             ), c AS (
+                 INSERT INTO conversations (workspace_id, lead_id, channel, sender, content,
+                                            message_type, external_id, sent_at)
+                 SELECT $1, l.id, 'web', 'customer', 'Hello', 'text', 'bulk-' || l.phone_e164, now()
+                 FROM l
+             )
+             INSERT INTO web_sessions (workspace_id, lead_id, external_session_id, message_count)
+             SELECT $1, l.id, 's-' || l.phone_e164, 1 FROM l",
+            &[&workspace, &LEADS],
+        )
+        .await
+        .expect("load 200,000 leads");
+
+    // The same connection, plans cached while the workspace was empty: a returning person
+    // among the 200,000 and a new one.
+    let (returning, body) = argument(workspace, "+919700100000", "b-1");
+    let large = warm.ingest(&returning, &body).await;
+    assert_no_scan_of_lead_sized_tables(&large, "200,000 leads, cached plans");
+    let large_buffers = buffers(&large);
+    let (new_person, body) = argument(workspace, "+919812300003", "b-2");
+    let large_new = warm.ingest(&new_person, &body).await;
+    assert_no_scan_of_lead_sized_tables(&large_new, "200,000 leads, a new person");
+    let large_new_buffers = buffers(&large_new);
+
+    // A new connection plans afresh, from statistics that still say "empty". Its first call
+    // also fills the connection's catalog caches (a thousand buffers or more, whatever the
+    // size of the workspace), so the second is the one measured.
+    let mut cold = Explaining::connect(test_db.url()).await;
+    let (returning, body) = argument(workspace, "+919700100002", "b-3");
+    cold.ingest(&returning, &body).await;
+    let (returning, body) = argument(workspace, "+919700100001", "b-4");
+    let fresh = cold.ingest(&returning, &body).await;
+    assert_no_scan_of_lead_sized_tables(&fresh, "200,000 leads, fresh plans, stale statistics");
+    let fresh_buffers = buffers(&fresh);
+
+    // Flat: an index probe is one level deeper in a larger tree, nothing more. 200,000 leads
+    // read by a scan would be thousands of buffers.
+    println!(
+        "buffers per ingest: empty {empty_buffers} (new person {empty_new_buffers}); \
+         200,000 leads {large_buffers} (new person {large_new_buffers}, fresh plans {fresh_buffers})"
+    );
+    for (situation, measured, baseline) in [
+        ("returning person", large_buffers, empty_buffers),
+        ("new person", large_new_buffers, empty_new_buffers),
+        ("fresh plans", fresh_buffers, empty_buffers),
+    ] {
+        assert!(
+            measured <= baseline * 3 / 2 + 40,
+            "{situation}: {measured} buffers with 200,000 leads against {baseline} when empty\n\
+             empty:\n{}\n200,000 leads, cached plans:\n{}\nfresh plans:\n{}",
+            summary(&empty),
+            summary(&large),
+            summary(&fresh)
+        );
+    }
+}
