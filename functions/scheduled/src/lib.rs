@@ -10,6 +10,8 @@
 //!   [`jobs::stale_scores`] (every 10 minutes),
 //!   [`jobs::overdue_tasks`] (every 15 minutes), [`jobs::lead_followups`] (hourly),
 //!   [`jobs::cold_leads`] (daily) and [`jobs::usage_reset`] (daily).
+//! - [`metrics`]: CloudWatch metrics written as embedded-metric-format log lines (the outbox's
+//!   oldest unpublished row, unapplied journal deliveries), which template.yaml's alarms watch.
 //! - [`schedule`]: [`Schedule`], the one definition of "how often" that template.yaml is checked
 //!   against and the local stack's timers are built from.
 //!
@@ -18,6 +20,7 @@
 //! [`Clock`] and the job's limits, and reports.
 
 pub mod jobs;
+pub mod metrics;
 pub mod schedule;
 
 pub use schedule::Schedule;
@@ -122,7 +125,7 @@ impl Jobs {
         let db = &self.db;
         let summary = match job {
             ScheduledJob::OutboxRelay => {
-                summarise(outbox_relay::run(&self.publisher, self.relay).await?)
+                summarise(outbox_relay::run(db, &self.publisher, self.relay, now).await?)
             }
             ScheduledJob::ColdLeads => summarise(cold_leads::run(db, now).await?),
             ScheduledJob::OverdueTasks => summarise(overdue_tasks::run(db, now).await?),

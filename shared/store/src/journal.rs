@@ -132,6 +132,19 @@ pub struct ReplayFilter {
     pub ignore_backoff: bool,
 }
 
+/// Journaled deliveries not applied (yet to be retried, or given up for a person): what the
+/// `journal_replay` job reports as the metric the `JournalUnapplied` alarm watches.
+pub async fn unapplied_count(db: &Db) -> Result<i64, StoreError> {
+    let client = db.client().await?;
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM webhook_events WHERE processed_at IS NULL",
+            &[],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
 /// Re-applies up to `limit` journaled deliveries whose next attempt is due at `now` (the
 /// `journal_replay` scheduled job).
 pub async fn replay_due(

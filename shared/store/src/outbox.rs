@@ -114,6 +114,22 @@ pub async fn claim_due<C: GenericClient>(
     rows.iter().map(OutboxMessage::from_row).collect()
 }
 
+/// How long the oldest unpublished row has waited, in seconds at `now`; `0` when none waits.
+/// The `outbox_relay` job reports it as the metric the `OutboxStuck` alarm watches.
+pub async fn oldest_unpublished_age<C: GenericClient>(
+    client: &C,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<f64, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT coalesce(extract(epoch FROM $1 - min(created_at))::float8, 0)
+             FROM outbox WHERE published_at IS NULL",
+            &[&now],
+        )
+        .await?;
+    Ok(row.try_get::<_, f64>(0)?.max(0.0))
+}
+
 /// Deletes up to `limit` rows published more than `retention` ago. Unpublished rows are never
 /// deleted here.
 pub async fn prune_published<C: GenericClient>(

@@ -4,6 +4,7 @@
 
 mod events;
 mod lead_followups;
+mod metrics;
 mod overdue_tasks;
 mod scale;
 mod stale_scores;
