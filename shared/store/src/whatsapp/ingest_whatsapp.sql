@@ -42,9 +42,38 @@
 -- * Usage: messages = conversation rows stored; conversations = customer-service windows opened
 --   (a customer message at or after the session's window end, WhatsApp's own unit).
 -- * One score_lead job per lead that got a new message, not one per message.
+--
+-- Locks, in the order they are taken, why each is needed and what it serialises:
+-- 1. journal_open: an advisory lock on the body's hash. Copies of one body (Meta's retries)
+--    apply once; serialises only copies of the same body.
+-- 2. lock_lead_identities: one advisory lock per identity of the batch (wa_id, user id, phone),
+--    workspace by workspace, sorted. Finding or creating a lead is check-then-insert; this makes
+--    deliveries about the same person run one after the other. Two people never wait for each
+--    other. The identity rows upserted by resolve_lead_identities are covered by these locks.
+-- 3. Foreign-key checks of the inserts (messages, intents, sessions, identities): KEY SHARE on
+--    the lead and workspace rows, which conflicts with nobody who does not delete them or change
+--    a key: scoring holds leads FOR NO KEY UPDATE (scoring/lock.sql), so no insert here waits
+--    for a scoring batch.
+-- 4. The whatsapp_sessions row of each person and number (upsert): message_count and the window
+--    are read-modify-write. Serialises one person's deliveries on one number, which 2 already did.
+-- 5. The lead rows, FOR NO KEY UPDATE by the one UPDATE of step 5 (contact details, customer
+--    activity and consent together: each lead is written once per delivery). Serialises
+--    deliveries about one lead; waits for a scoring batch that holds it.
+-- 6. One workspace_usage counter per workspace, FOR NO KEY UPDATE SKIP LOCKED (add_usage,
+--    billing/usage.sql): never one that another transaction holds, so it serialises nothing.
+-- 7. The outbox rows and the journal row are new rows.
+-- 8. Statuses: our outgoing messages' conversations rows, FOR NO KEY UPDATE in id order (only
+--    delivery_status and metadata change, never a key, so inserting an intent that references
+--    a message never waits for it). Serialises status updates of the same messages.
+--
+-- SET enable_seqscan = off: as in ingest_web_agent (web_agent/ingest_web_agent.sql), every
+-- lookup here has an index, and none may become a scan because statistics are stale or a plan
+-- was cached while the tables were small.
 
 CREATE OR REPLACE FUNCTION ingest_whatsapp(p_event_key text, p_payload jsonb, p jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
 DECLARE
     v_event_id  uuid;
     v_changes   jsonb;
@@ -91,7 +120,8 @@ BEGIN
           ORDER BY ch.workspace_id) l;
 
 
-    -- 4. One lead per distinct sender of a message not stored yet (checked after the locks, so
+    -- 4. One lead per distinct sender of a message not stored yet (resolve_lead_identities: the
+    --    lead's row itself is written once, in step 5, with its contact details) (checked after the locks, so
     --    a concurrent delivery of the same message has committed or not started). Senders are
     --    resolved in the order they first appear; a later sender that shares an identity with
     --    an earlier one (a user id first, then the same user id with a phone number) finds the
@@ -117,12 +147,15 @@ BEGIN
     )
     SELECT coalesce(jsonb_agg(jsonb_build_object('workspace_id', s.workspace_id,
                                                  'identities', s.identities,
-                                                 'lead_id', r.lead_id, 'created', r.created)),
+                                                 'lead_id', r.lead_id, 'created', r.created,
+                                                 'first', s.first, 'at', s.at, 'name', s.name,
+                                                 'phone', s.phone, 'phone_raw', s.phone_raw)
+                              ORDER BY s.first),
                     '[]'::jsonb)
     INTO v_senders
     FROM senders s
-    CROSS JOIN LATERAL resolve_lead(s.workspace_id, s.identities, 'whatsapp', s.at,
-                                    s.phone, s.phone_raw, NULL, s.name) r;
+    CROSS JOIN LATERAL resolve_lead_identities(s.workspace_id, s.identities, 'whatsapp', s.at,
+                                               s.phone, s.phone_raw, NULL, s.name) r;
 
     -- 5. Messages, intents, sessions, consent and the leads' message times, in one statement.
     WITH sender AS (
@@ -265,15 +298,39 @@ BEGIN
                (SELECT c.at FROM consent c WHERE c.lead_id = n.lead_id AND NOT c.superseded) AS consent_at
         FROM new n
         GROUP BY n.workspace_id, n.lead_id
+    ), contact AS (
+        -- What resolve_lead would fill (leads/resolve_lead.sql: fill what is empty, never
+        -- overwrite, a phone already on another lead stays there), per lead: the first name and
+        -- phone its senders gave, its latest message time. A lead created by this delivery
+        -- already has them (or gets the phone a later sender of the batch gave).
+        SELECT s.lead_id, s.workspace_id,
+               (array_agg(s.name ORDER BY s.first) FILTER (WHERE s.name IS NOT NULL))[1] AS name,
+               (array_agg(s.phone ORDER BY s.first) FILTER (WHERE s.phone IS NOT NULL))[1] AS phone,
+               (array_agg(s.phone_raw ORDER BY s.first) FILTER (WHERE s.phone IS NOT NULL))[1] AS phone_raw,
+               max(s.at) AS at
+        FROM jsonb_to_recordset(v_senders) AS s (workspace_id uuid, lead_id uuid, first int,
+                                                 at timestamptz, name text, phone text,
+                                                 phone_raw text)
+        GROUP BY s.lead_id, s.workspace_id
     ), leads_updated AS (
         UPDATE leads l SET
+            name = coalesce(l.name, c.name),
+            phone_e164 = CASE
+                WHEN l.phone_e164 IS NULL AND c.phone IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM leads o WHERE o.workspace_id = c.workspace_id AND o.phone_e164 = c.phone)
+                THEN c.phone ELSE l.phone_e164 END,
+            phone_raw = CASE WHEN l.phone_e164 IS NULL AND c.phone IS NOT NULL
+                             THEN coalesce(c.phone_raw, l.phone_raw) ELSE l.phone_raw END,
+            last_touchpoint = 'whatsapp',
+            last_interaction_at = greatest(l.last_interaction_at, c.at),
             last_customer_message_at = greatest(l.last_customer_message_at, pl.last_customer_at),
             opted_out_at = CASE pl.consent
                                WHEN 'opt_out' THEN coalesce(l.opted_out_at, pl.consent_at)
                                WHEN 'opt_in' THEN NULL
                                ELSE l.opted_out_at END
-        FROM per_lead pl
-        WHERE l.id = pl.lead_id
+        FROM contact c
+        LEFT JOIN per_lead pl ON pl.lead_id = c.lead_id
+        WHERE l.id = c.lead_id
         RETURNING l.id
     )
     SELECT jsonb_build_object(
@@ -312,7 +369,8 @@ BEGIN
     FROM jsonb_to_recordset(v_written -> 'leads') AS l (workspace_id uuid, lead_id uuid)
     CROSS JOIN LATERAL enqueue_score_lead(l.workspace_id, l.lead_id, 'whatsapp_message') j;
 
-    -- 8. Statuses of our outgoing messages: lock the rows in id order, then move each forward.
+    -- 8. Statuses of our outgoing messages: lock the rows in id order (FOR NO KEY UPDATE: no key
+    --    changes, so a foreign-key check against a message never waits), then move each forward.
     PERFORM 1
     FROM conversations c
     WHERE c.id IN (
@@ -322,7 +380,7 @@ BEGIN
         JOIN conversations c2 ON c2.workspace_id = ch.workspace_id AND c2.channel = 'whatsapp'
                              AND c2.external_id = s.wamid AND c2.sender <> 'customer')
     ORDER BY c.id
-    FOR UPDATE;
+    FOR NO KEY UPDATE;
 
     WITH st AS (
         SELECT s.*, ch.workspace_id
