@@ -4,7 +4,10 @@
 //! - `cargo run -p local -- replay [--provider P] [--since TIME]` applies every journaled
 //!   delivery that failed to apply (what the `journal_replay` job does, without its backoff) and
 //!   prints the summary; the jobs they commit are left to the outbox relay;
-//! - `cargo run -p local -- job NAME` runs one scheduled job and prints its JSON summary.
+//! - `cargo run -p local -- job NAME` runs one scheduled job and prints its JSON summary;
+//! - `cargo run -p local -- redrive scoring|sites` moves that queue's dead-letter queue back to
+//!   it, through the SQS API (the queue URL from `SCORING_QUEUE_URL` / `SITES_QUEUE_URL`, an
+//!   SQS-compatible server from `SQS_ENDPOINT_URL`, AWS credentials from the usual chain).
 
 use domain::jobs::Queue;
 use local::{database, dispatch, routes, schedules, seed, server};
@@ -27,8 +30,10 @@ async fn main() -> ExitCode {
         Some("migrate") => migrate().await,
         Some("replay") => replay(std::env::args().skip(2).collect()).await,
         Some("job") => job(std::env::args().nth(2)).await,
+        Some("redrive") => redrive(std::env::args().nth(2)).await,
         Some(other) => Err(format!(
-            "unknown command {other:?}; use `serve`, `migrate`, `replay` or `job NAME`"
+            "unknown command {other:?}; use `serve`, `migrate`, `replay`, `job NAME` or \
+             `redrive QUEUE`"
         )),
     };
     match result {
@@ -38,6 +43,28 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `redrive QUEUE`: the dead-letter queue of `scoring` or `sites` back to its source queue.
+async fn redrive(queue: Option<String>) -> Result<(), String> {
+    let queue = queue
+        .ok_or("usage: redrive QUEUE (scoring or sites)")?
+        .parse::<Queue>()
+        .map_err(|e| format!("redrive: the queue {e}"))?;
+    let variable = match queue {
+        Queue::Scoring => "SCORING_QUEUE_URL",
+        Queue::Sites => "SITES_QUEUE_URL",
+    };
+    let url = platform::config::required(variable).map_err(|e| e.to_string())?;
+    let client = platform::jobs::sqs_client(platform::config::optional("SQS_ENDPOINT_URL")).await;
+    let report = platform::jobs::redrive(&client, &url)
+        .await
+        .map_err(|e| format!("redrive {queue}: {e}"))?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{}", serde_json::json!(report));
+    }
+    Ok(())
 }
 
 async fn migrate() -> Result<(), String> {

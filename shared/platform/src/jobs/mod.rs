@@ -12,12 +12,14 @@
 //!   parks poison messages in the dead-letter queue.
 //!
 //! Modules: [`publish`] (sinks, the publisher, the relay), [`consume`] (the batch runner and
-//! the consumer trait), [`local_sqs`] (queue creation and polling for the local stack and tests).
+//! the consumer trait), [`local_sqs`] (queue creation and polling for the local stack and tests),
+//! [`redrive`] (moving a dead-letter queue back to its source).
 //! Everything is re-exported here, so callers name `platform::jobs::X`.
 
 pub mod consume;
 pub mod local_sqs;
 pub mod publish;
+pub mod redrive;
 
 pub use consume::{
     ConsumeFuture, Consumer, Delivery, FnConsumer, JobFailed, UndecodableJob, run_batch,
@@ -28,3 +30,4 @@ pub use publish::{
     InProcessDelivery, JobSink, PublishError, Publisher, RelayReport, RelaySettings,
     SQS_BATCH_LIMIT, SqsSink, sqs_client,
 };
+pub use redrive::{RedriveError, RedriveReport, dead_letter_queue_url, redrive};
