@@ -64,6 +64,14 @@ ensure_cc() {
     fi
 }
 
+# The openssl command line, which the TLS test uses to make a CA and a server certificate.
+ensure_openssl() {
+    if ! command -v openssl >/dev/null 2>&1; then
+        echo "==> installing openssl (the database TLS test makes its certificates with it)"
+        apt_install openssl
+    fi
+}
+
 # Headless Chromium (Debian's `chromium` package) for the test that opens the demo microsite in
 # a real browser. Best effort: where it cannot be installed (no apt, no root, offline) the test
 # skips and says why, so the rest of the suite still runs.

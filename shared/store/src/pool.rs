@@ -5,11 +5,16 @@
 //! handshake before a request needs one. A Lambda instance handles one request at a time, so its
 //! pool holds one connection; the local stack uses more.
 //!
-//! TLS follows libpq's `sslmode` as tokio-postgres understands it: `disable` is plain TCP;
-//! `prefer` (the default) and `require` negotiate TLS with rustls. Like libpq's `require`, the
-//! server certificate is not verified unless `PGSSLROOTCERT` names a CA bundle, in which case
-//! the chain and host name are verified against it (RDS and Supabase publish their CA bundles;
-//! their certificates are not in the public web roots).
+//! TLS follows libpq's `sslmode`, except that a URL without one gets `verify-full`: a production
+//! connection is encrypted *and* checked unless the URL says otherwise.
+//! - `disable`: plain TCP (the local stack's and the tests' private clusters).
+//! - `prefer`, `require`: TLS with rustls; as in libpq, the server certificate is checked only
+//!   when `PGSSLROOTCERT` names a CA bundle (chain and host name, then).
+//! - `verify-full`, or no `sslmode`: TLS, and the chain and host name are checked against
+//!   `PGSSLROOTCERT` when set, else against the public web roots. Amazon RDS and Supabase sign
+//!   with CAs of their own, not in the public roots: download their bundle (README, Deploy) and
+//!   point `PGSSLROOTCERT` at it.
+//! - `verify-ca` (chain without host name) is refused with a message: use `verify-full`.
 
 use crate::StoreError;
 use crate::api_keys::KeyCache;
@@ -152,7 +157,7 @@ impl Db {
         if settings.max_size == 0 {
             return Err(PoolSetupError::InvalidPoolSize);
         }
-        let mut config = parse_url(&settings.url)?;
+        let (mut config, verification) = parse_connection(&settings.url)?;
         if let Some(limits) = limits {
             let options = limits.options(config.get_options());
             config.options(&options);
@@ -168,7 +173,7 @@ impl Db {
         let manager = if config.get_ssl_mode() == SslMode::Disable {
             Manager::from_config(config, tokio_postgres::NoTls, manager_config)
         } else {
-            let tls = tls_connector(settings.root_cert_path.as_deref())?;
+            let tls = tls_connector(settings.root_cert_path.as_deref(), verification)?;
             Manager::from_config(config, tls, manager_config)
         };
         let pool = Pool::builder(manager)
@@ -210,10 +215,70 @@ impl Db {
 
 /// Parses a connection URL, reporting only what is wrong with it, never the URL itself.
 pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, PoolSetupError> {
-    tokio_postgres::Config::from_str(url).map_err(|e| {
+    parse_connection(url).map(|(config, _)| config)
+}
+
+/// Whether the server's certificate is checked (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verification {
+    /// `prefer`, `require`: checked only against `PGSSLROOTCERT` when it is set.
+    WhenRootGiven,
+    /// `verify-full` or no `sslmode`: chain and host name, against `PGSSLROOTCERT` or the public
+    /// web roots.
+    Full,
+}
+
+/// The URL's settings, with the `sslmode`s tokio-postgres does not know turned into the TLS
+/// they mean, and whether the certificate is to be checked.
+fn parse_connection(url: &str) -> Result<(tokio_postgres::Config, Verification), PoolSetupError> {
+    let (text, verification) = match sslmode(url).as_deref() {
+        None => (with_sslmode(url, None), Verification::Full),
+        Some("verify-full") => (with_sslmode(url, Some("verify-full")), Verification::Full),
+        Some("verify-ca") => {
+            return Err(PoolSetupError::InvalidUrl(
+                "sslmode=verify-ca is not supported: use verify-full (the host name is checked \
+                 too) or require"
+                    .into(),
+            ));
+        }
+        Some(_) => (url.to_owned(), Verification::WhenRootGiven),
+    };
+    let config = tokio_postgres::Config::from_str(&text).map_err(|e| {
         // tokio-postgres' messages name the bad option, not its value.
         PoolSetupError::InvalidUrl(e.to_string())
-    })
+    })?;
+    Ok((config, verification))
+}
+
+/// The `sslmode` a URL (`postgres://…?sslmode=…`) or a key-value string (`host=… sslmode=…`)
+/// gives, if any.
+fn sslmode(url: &str) -> Option<String> {
+    let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let pairs: Vec<&str> = if is_url {
+        url.split_once('?')
+            .map(|(_, query)| query.split('&').collect())
+            .unwrap_or_default()
+    } else {
+        url.split_whitespace().collect()
+    };
+    pairs
+        .into_iter()
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == "sslmode")
+        .map(|(_, value)| value.trim_matches('\'').to_owned())
+}
+
+/// `url` with `sslmode=require` in place of `replacing` (or added when there is none), so
+/// tokio-postgres negotiates TLS; the checking is set up by [`tls_connector`].
+fn with_sslmode(url: &str, replacing: Option<&str>) -> String {
+    match replacing {
+        Some(mode) => url.replacen(&format!("sslmode={mode}"), "sslmode=require", 1),
+        None if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}sslmode=require")
+        }
+        None => format!("{url} sslmode=require"),
+    }
 }
 
 /// Opens one connection outside any pool (migrations, test administration).
@@ -221,7 +286,7 @@ pub async fn connect_once(
     url: &str,
     root_cert_path: Option<&str>,
 ) -> Result<tokio_postgres::Client, StoreError> {
-    let config = parse_url(url).map_err(|e| StoreError::Decode {
+    let (config, verification) = parse_connection(url).map_err(|e| StoreError::Decode {
         context: "database url",
         source: Box::new(e),
     })?;
@@ -230,7 +295,7 @@ pub async fn connect_once(
         tokio::spawn(connection);
         client
     } else {
-        let tls = tls_connector(root_cert_path).map_err(|e| StoreError::Decode {
+        let tls = tls_connector(root_cert_path, verification).map_err(|e| StoreError::Decode {
             context: "tls settings",
             source: Box::new(e),
         })?;
@@ -243,6 +308,7 @@ pub async fn connect_once(
 
 fn tls_connector(
     root_cert_path: Option<&str>,
+    verification: Verification,
 ) -> Result<tokio_postgres_rustls::MakeRustlsConnect, PoolSetupError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
@@ -263,6 +329,12 @@ fn tls_connector(
                     "the file holds no PEM certificate".into(),
                 ));
             }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        None if verification == Verification::Full => {
+            let roots = RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
             builder.with_root_certificates(roots).with_no_client_auth()
         }
         None => builder
@@ -326,6 +398,30 @@ impl ServerCertVerifier for EncryptOnly {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_follows_sslmode_and_verifies_fully_when_none_is_given() {
+        for (url, ssl, verification) in [
+            ("postgres://u@h/db", SslMode::Require, Verification::Full),
+            ("postgres://u@h/db?application_name=x", SslMode::Require, Verification::Full),
+            ("postgres://u@h/db?sslmode=verify-full", SslMode::Require, Verification::Full),
+            ("host=h dbname=db", SslMode::Require, Verification::Full),
+            ("host=h sslmode=verify-full", SslMode::Require, Verification::Full),
+            ("postgres://u@h/db?sslmode=require", SslMode::Require, Verification::WhenRootGiven),
+            ("postgres://u@h/db?sslmode=prefer", SslMode::Prefer, Verification::WhenRootGiven),
+            ("postgres://u@h/db?sslmode=disable", SslMode::Disable, Verification::WhenRootGiven),
+        ] {
+            let (config, verifies) = parse_connection(url).expect(url);
+            assert_eq!(config.get_ssl_mode(), ssl, "{url}");
+            assert_eq!(verifies, verification, "{url}");
+        }
+    }
+
+    #[test]
+    fn verify_ca_is_refused_naming_what_to_use() {
+        let err = parse_connection("postgres://u@h/db?sslmode=verify-ca").unwrap_err();
+        assert!(err.to_string().contains("use verify-full"), "{err}");
+    }
 
     #[test]
     fn a_malformed_url_is_rejected_without_echoing_it() {
