@@ -18,6 +18,16 @@
 //! Every request is a customer message from one of `PERSONS` people (a new lead the first time,
 //! a returning one after), in that person's session, with a fresh `message_id`.
 //!
+//! Then the handler alone, at the same concurrencies, in an empty workspace and in a workspace
+//! of 200,000 leads (each with a phone, an email, a chat session and a message), with requests
+//! from the same `PERSONS` people, none of them among the 200,000: the only difference is the
+//! size of the tables, and the figures should match.
+//!
+//! Profiles: `cargo bench` builds with the release profile (fat LTO; about 15 minutes from
+//! scratch on a small machine); `cargo bench -p web-agent --bench ingest --profile dev` builds
+//! our crates unoptimised (dependencies stay optimised) for quick iteration. Quote the profile
+//! with the figures.
+//!
 //! The database is a clone of the migrated template on the test cluster (`DATABASE_URL`, else the
 //! throwaway cluster in `LEAD_ENGINE_TEST_PGDATA`), dropped at the end. The run is bounded:
 //! each measurement stops at its deadline and pgbench is killed if it overruns by 30 s.
@@ -41,6 +51,8 @@ const API_KEY: &str = "le_bench_key_0123456789";
 const PERSONS: u64 = 2_000;
 const MESSAGE: &str = "Hi, is the 2 BHK in Baner still available? What is the price?";
 const WARM_UP_REQUESTS: u64 = 300;
+/// Leads of the large workspace.
+const LEADS: i64 = 200_000;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -120,29 +132,114 @@ async fn run() {
         counts.get::<_, i64>(1),
         counts.get::<_, i64>(2)
     );
+
+    // The handler alone, in an empty workspace and in one of 200,000 leads.
+    for (label, slug, key, leads) in [
+        ("empty workspace", "bench_empty", "le_bench_key_empty_000001", 0),
+        ("workspace of 200,000 leads", "bench_large", "le_bench_key_large_000001", LEADS),
+    ] {
+        arrange_workspace_with(&test_db, slug, key, leads).await;
+        let warm_up = drive_with_key(
+            &app,
+            key,
+            4,
+            Duration::from_secs(60),
+            Some(WARM_UP_REQUESTS),
+            &format!("{slug}-warm"),
+        )
+        .await;
+        println!();
+        println!(
+            "{label}: warm-up {} requests, {} errors",
+            warm_up.requests, warm_up.errors
+        );
+        println!(
+            "{:>11} | {:>13} {:>8} {:>8} | {:>6}",
+            "concurrency", "handler req/s", "p50 ms", "p99 ms", "errors"
+        );
+        for &concurrency in &concurrencies {
+            let stats = drive_with_key(
+                &app,
+                key,
+                concurrency,
+                Duration::from_secs(seconds),
+                None,
+                &format!("{slug}-c{concurrency}"),
+            )
+            .await;
+            println!(
+                "{:>11} | {:>13.0} {:>8} {:>8} | {:>6}",
+                concurrency,
+                stats.per_second,
+                bench::ms(stats.p50),
+                bench::ms(stats.p99),
+                stats.errors
+            );
+        }
+    }
 }
 
 /// A workspace in region IN on an unlimited plan, with the bench key and an agent.
 async fn arrange_workspace(test_db: &TestDb) -> uuid::Uuid {
-    let hash = store::api_keys::key_sha256(API_KEY).to_vec();
-    test_db
-        .client()
-        .await
+    arrange_workspace_with(test_db, "bench", API_KEY, 0).await
+}
+
+/// A workspace `slug` with API key `key`, and `leads` leads, each with a phone, an email, a
+/// chat session and one message (none of them one of the `PERSONS` people).
+async fn arrange_workspace_with(test_db: &TestDb, slug: &str, key: &str, leads: i64) -> uuid::Uuid {
+    let hash = store::api_keys::key_sha256(key).to_vec();
+    let client = test_db.client().await;
+    let workspace: uuid::Uuid = client
         .query_one(
             "WITH plan AS (
-                 INSERT INTO pricing_plans (code, name) VALUES ('bench', 'Bench') RETURNING id
+                 INSERT INTO pricing_plans (code, name) VALUES ($2, 'Bench') RETURNING id
              ), ws AS (
                  INSERT INTO workspaces (slug, name, default_region, plan_id)
-                 SELECT 'bench', 'Bench', 'IN', id FROM plan RETURNING id
+                 SELECT replace($2, '_', '-'), 'Bench', 'IN', id FROM plan RETURNING id
              ), key AS (
                  INSERT INTO api_keys (workspace_id, key_sha256, prefix) SELECT id, $1, 'le_bench' FROM ws
              )
              SELECT id FROM ws",
-            &[&hash],
+            &[&hash, &slug],
         )
         .await
         .expect("arrange the bench workspace")
-        .get(0)
+        .get(0);
+    if leads > 0 {
+        client
+            .execute(
+                "WITH l AS (
+                     INSERT INTO leads (workspace_id, name, phone_e164, phone_raw, email,
+                                        first_touchpoint, last_touchpoint, last_interaction_at,
+                                        last_customer_message_at)
+                     SELECT $1, 'Lead ' || g, '+9197' || lpad(g::text, 8, '0'),
+                            '97' || lpad(g::text, 8, '0'), 'l' || g || '@example.com', 'web', 'web',
+                            now(), now()
+                     FROM generate_series(1, $2::bigint) g
+                     RETURNING id, phone_e164, email
+                 ), i AS (
+                     INSERT INTO lead_identities (workspace_id, kind, value, lead_id)
+                     SELECT $1, k.kind, k.value, l.id
+                     FROM l CROSS JOIN LATERAL (VALUES ('phone', l.phone_e164), ('email', l.email),
+                                                       ('web_session', 'bulk-' || l.phone_e164)) k (kind, value)
+                 ), c AS (
+                     INSERT INTO conversations (workspace_id, lead_id, channel, sender, content,
+                                                message_type, external_id, sent_at)
+                     SELECT $1, l.id, 'web', 'customer', 'Hello', 'text', 'bulk-' || l.phone_e164, now()
+                     FROM l
+                 )
+                 INSERT INTO web_sessions (workspace_id, lead_id, external_session_id, message_count)
+                 SELECT $1, l.id, 'bulk-' || l.phone_e164, 1 FROM l",
+                &[&workspace, &leads],
+            )
+            .await
+            .expect("load the leads");
+        client
+            .batch_execute("VACUUM ANALYZE leads, lead_identities, conversations, web_sessions")
+            .await
+            .expect("vacuum the loaded tables");
+    }
+    workspace
 }
 
 /// The body a chat agent would post for request `k` of a run: person `k` scrambled into
@@ -170,11 +267,11 @@ fn body(run: &str, k: u64) -> Value {
     })
 }
 
-fn request(body: &Value) -> Request {
+fn request(body: &Value, key: &str) -> Request {
     http::Request::builder()
         .method("POST")
         .uri("/webhooks/web-agent")
-        .header("authorization", format!("Bearer {API_KEY}"))
+        .header("authorization", format!("Bearer {key}"))
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .expect("a valid request")
@@ -189,11 +286,24 @@ fn drive(
     limit: Option<u64>,
     run: &str,
 ) -> impl Future<Output = Stats> + use<> {
+    drive_with_key(app, API_KEY, concurrency, duration, limit, run)
+}
+
+/// [`drive`] with the API key of another workspace.
+fn drive_with_key(
+    app: &Arc<WebAgent>,
+    key: &str,
+    concurrency: usize,
+    duration: Duration,
+    limit: Option<u64>,
+    run: &str,
+) -> impl Future<Output = Stats> + use<> {
     let app = app.clone();
     let run: Arc<str> = run.into();
+    let key: Arc<str> = key.into();
     bench::drive(concurrency, duration, limit, move |k| {
         // Building the body is the client's work: it happens here, outside the timed future.
-        let request = request(&body(&run, k));
+        let request = request(&body(&run, k), &key);
         let app = app.clone();
         async move { app.handle(request).await.status() == 200 }
     })
