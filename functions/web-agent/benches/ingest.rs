@@ -135,8 +135,18 @@ async fn run() {
 
     // The handler alone, in an empty workspace and in one of 200,000 leads.
     for (label, slug, key, leads) in [
-        ("empty workspace", "bench_empty", "le_bench_key_empty_000001", 0),
-        ("workspace of 200,000 leads", "bench_large", "le_bench_key_large_000001", LEADS),
+        (
+            "empty workspace",
+            "bench_empty",
+            "le_bench_key_empty_000001",
+            0,
+        ),
+        (
+            "workspace of 200,000 leads",
+            "bench_large",
+            "le_bench_key_large_000001",
+            LEADS,
+        ),
     ] {
         arrange_workspace_with(&test_db, slug, key, leads).await;
         let warm_up = drive_with_key(
