@@ -9,11 +9,14 @@
 //! - [`fixtures`]: arranging tenants (workspace, API key, WhatsApp channel, agent) with plain SQL,
 //!   and the repository's copies of provider payloads.
 //! - [`response`]: [`TestResponse`], what a handler answered.
+//! - [`runtime_api`]: a stand-in for the Lambda Runtime API, to run a function's real binary as
+//!   Lambda does (the runtime test and the cold-start bench).
 
 pub mod app;
 pub mod fixtures;
 pub mod moto;
 pub mod response;
+pub mod runtime_api;
 pub mod scrape_quota;
 pub mod stripe;
 pub mod web_agent;
