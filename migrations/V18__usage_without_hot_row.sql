@@ -4,12 +4,13 @@
 -- the workspace updated it and held its row lock until commit: deliveries of one workspace ran
 -- one after the other for the length of that lock, whoever they were about.
 --
--- A period is now counted in up to 64 counter rows, its shards, summed when read
+-- A period is now counted in several counter rows, its shards, summed when read
 -- (billing/usage.sql says how they are chosen and why this design):
 -- - shard 0 is the row the period always had (usage_reset creates it; a quiet workspace never
 --   gets another one, so its period is still one row);
--- - shards 1..63 are created only when every existing counter of the period is held by a
---   delivery still in flight.
+-- - another shard is created only when every existing counter of the period is held by a
+--   delivery still in flight, so a period has about as many rows as the most deliveries of
+--   the workspace that ever ran at once in it.
 -- The totals of a period are sum() over its rows; the view workspace_period_usage (a source,
 -- billing/usage.sql) is that sum, one row per workspace and period.
 --
@@ -18,9 +19,12 @@
 -- and a delivery that would count into it counts into the period of the moment it runs.
 
 ALTER TABLE workspace_usage
-    ADD COLUMN shard smallint NOT NULL DEFAULT 0,
-    ADD COLUMN closed_at timestamptz,
-    ADD CONSTRAINT workspace_usage_shard_range CHECK (shard BETWEEN 0 AND 63);
+    ADD COLUMN shard integer NOT NULL DEFAULT 0 CHECK (shard >= 0),
+    ADD COLUMN closed_at timestamptz;
+
+-- The number of a new extra counter (billing/usage.sql): never handed out twice, so a delivery
+-- that creates a counter creates a row nobody else can be writing, and never waits for anyone.
+CREATE SEQUENCE workspace_usage_shard_seq AS integer MINVALUE 1;
 
 -- One row per workspace, period and shard (was: per workspace and period). The new key's index
 -- also serves every read of a period: its rows are one range, in shard order.

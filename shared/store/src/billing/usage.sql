@@ -4,10 +4,10 @@
 -- with one row per workspace and period, every delivery of a workspace updated that row and
 -- held its lock until commit, so a workspace's deliveries ran one at a time, whoever they were
 -- about (measured: about half of every ingest was spent queueing for it). A period is now
--- counted in up to 64 rows, summed on read, and a delivery adds to the first one that no other
--- transaction holds (FOR NO KEY UPDATE SKIP LOCKED): it never waits for another delivery's
--- counter. A quiet workspace only ever has shard 0, the row usage_reset creates; a busy one
--- grows about one counter per delivery that runs at the same time, and no more.
+-- counted in several rows, summed on read, and a delivery adds to the first one that no other
+-- transaction holds (FOR NO KEY UPDATE SKIP LOCKED), or creates a new one: it never waits for
+-- another delivery's counter. A quiet workspace only ever has shard 0, the row usage_reset
+-- creates; a busy one grows one counter per delivery that runs at the same time, and no more.
 --
 -- The alternatives, and why not:
 -- - An append-only usage_events table rolled up by a job: inserts never wait, but the answer's
@@ -17,8 +17,9 @@
 -- - Counting only when a conversation starts: it still writes one row per workspace for every
 --   new chat session or WhatsApp window, which is most deliveries of a busy workspace (in the
 --   shared bench, every person's first message), and message counts would lag behind scoring.
--- Sharded rows keep every total exact at commit, cost one row update and a read of at most 64
--- rows (one index range of workspace_usage_period_shard_key) per delivery, and need no job.
+-- Sharded rows keep every total exact at commit, cost one row update and a read of as many rows
+-- as the workspace's peak concurrency (one index range of workspace_usage_period_shard_key) per
+-- delivery, and need no job.
 --
 -- Exactness: each delivery adds its counts to exactly one row, in its own transaction, so a
 -- period's total is the sum of what committed; the answer's `usage` is that sum as this
@@ -50,10 +51,9 @@ $$;
 --
 -- Locks: one workspace_usage row, FOR NO KEY UPDATE (no key changes), held to commit. It is
 -- taken SKIP LOCKED, so it serialises nothing: a delivery that finds every counter of the
--- period held creates a counter of its own. Only that rare path may wait: for a running
--- close_usage_periods (the shared advisory lock 'usage/new-counter'), and for the counter of
--- its own number if another backend with the same pid residue holds it (that one has finished
--- counting, so the wait is short and can never be part of a cycle).
+-- period held creates a counter of its own, a new row. That rare path waits only for a running
+-- close_usage_periods (the shared advisory lock 'usage/new-counter') and, once per period, for
+-- a delivery creating the period's shard 0 at the same moment.
 CREATE OR REPLACE FUNCTION add_usage(p_workspace_id uuid, p_at timestamptz,
                           p_conversations integer, p_messages integer, p_tokens bigint DEFAULT 0,
                           OUT conversations integer, OUT messages integer,
@@ -65,7 +65,7 @@ DECLARE
     v_end   timestamptz;
     v_id    uuid;
 BEGIN
-    FOR attempt IN 1..3 LOOP
+    FOR attempt IN 1..4 LOOP
         -- 1. The usual case, one statement: add to the first open counter of the period that
         --    no transaction holds, and read the period's total beside it.
         WITH period AS (
@@ -104,15 +104,16 @@ BEGIN
         FROM usage_period(p_workspace_id, v_at) p;
 
         -- 2. No open counter is free: a new one. Shard 0 when the period has none yet
-        --    (usage_reset has not run in it), else shard 1 + pid % 63, this backend's own.
-        --    Never for a closed period: shard 0 must exist and be open, or (for a period's
-        --    first counter) the period must end after the usage_closing watermark. The shared
-        --    advisory lock (shared with every other delivery on this path, so they never wait
-        --    for each other on it) is what close_usage_periods takes exclusively: it waits for
-        --    this insert to commit, and this insert, which starts after the lock is granted,
-        --    sees what a close committed. Only rows are waited for here: the counter of the
-        --    same number when another transaction holds it (it has finished counting and
-        --    waits for nothing of ours).
+        --    (usage_reset has not run in it), else a number never used before
+        --    (workspace_usage_shard_seq): a row nobody else can be writing, so this insert
+        --    never waits for another delivery. (Handing out a fixed set of numbers instead made
+        --    deliveries that needed a new counter at the same moment queue on the same row and
+        --    deadlock with the one holding it.) Never for a closed period: shard 0 must exist
+        --    and be open, or (for a period's first counter) the period must end after the
+        --    usage_closing watermark. The shared advisory lock (shared with every other
+        --    delivery on this path, so they never wait for each other on it) is what
+        --    close_usage_periods takes exclusively: it waits for this insert to commit, and
+        --    this insert, which starts after the lock is granted, sees what a close committed.
         PERFORM pg_advisory_xact_lock_shared(hashtextextended('usage/new-counter', 0));
         WITH first AS (
             SELECT z.closed_at IS NOT NULL AS closed
@@ -122,16 +123,13 @@ BEGIN
         INSERT INTO workspace_usage AS u (workspace_id, period_start, period_end, shard,
                                           conversations, messages, tokens_used)
         SELECT p_workspace_id, v_start, v_end,
-               CASE WHEN EXISTS (SELECT 1 FROM first) THEN 1 + pg_backend_pid() % 63 ELSE 0 END,
+               CASE WHEN EXISTS (SELECT 1 FROM first) THEN nextval('workspace_usage_shard_seq')::int
+                    ELSE 0 END,
                p_conversations, p_messages, p_tokens
         FROM usage_closing c
         WHERE CASE WHEN EXISTS (SELECT 1 FROM first) THEN NOT (SELECT first.closed FROM first)
                    ELSE v_end > c.closed_through END
-        ON CONFLICT (workspace_id, period_start, shard) DO UPDATE
-            SET conversations = u.conversations + EXCLUDED.conversations,
-                messages = u.messages + EXCLUDED.messages,
-                tokens_used = u.tokens_used + EXCLUDED.tokens_used
-            WHERE u.closed_at IS NULL
+        ON CONFLICT (workspace_id, period_start, shard) DO NOTHING
         RETURNING u.id INTO v_id;
 
         IF v_id IS NOT NULL THEN
@@ -143,9 +141,15 @@ BEGIN
             RETURN;
         END IF;
 
-        -- 3. The period of p_at was closed while this delivery ran: it counts in the period
-        --    of now (a closed period's total never changes).
-        v_at := clock_timestamp();
+        -- 3. Nothing inserted: another delivery created shard 0 a moment ago (the next
+        --    attempt finds it), or the period of p_at is closed, and then this delivery counts
+        --    in the period of now (a closed period's total never changes).
+        IF EXISTS (SELECT 1 FROM workspace_usage z
+                   WHERE z.workspace_id = p_workspace_id AND z.period_start = v_start
+                     AND z.shard = 0 AND z.closed_at IS NOT NULL)
+           OR v_end <= (SELECT c.closed_through FROM usage_closing c) THEN
+            v_at := clock_timestamp();
+        END IF;
     END LOOP;
     RAISE EXCEPTION 'add_usage: no open usage period for workspace % at %', p_workspace_id, v_at
         USING ERRCODE = 'object_not_in_prerequisite_state';
