@@ -24,6 +24,29 @@ pub fn workspace_root() -> PathBuf {
     root.canonicalize().unwrap_or(root)
 }
 
+/// The role the functions connect as (V19, docs/architecture.md §7.3): it reads and writes rows
+/// and executes functions, and owns nothing.
+pub const FUNCTIONS_ROLE: &str = "lead_engine_app";
+
+impl LocalDatabase {
+    /// The URL migrations run with: the cluster's superuser, or `DATABASE_URL` as given.
+    pub fn owner_url(&self) -> &str {
+        &self.url
+    }
+
+    /// The URL the handlers, consumers and jobs use. On the private cluster every session runs
+    /// as [`FUNCTIONS_ROLE`], as the Lambda functions do in production, so the local stack
+    /// proves the grants and row-level security policies are enough. A `DATABASE_URL` is used
+    /// as given: its owner decides which role it logs in as.
+    pub fn functions_url(&self) -> String {
+        if self.cluster.is_none() {
+            return self.url.clone();
+        }
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{separator}options=-c%20role%3D{FUNCTIONS_ROLE}", self.url)
+    }
+}
+
 pub fn open() -> Result<LocalDatabase, ClusterError> {
     if let Some(url) = platform::config::optional("DATABASE_URL") {
         return Ok(LocalDatabase { url, cluster: None });

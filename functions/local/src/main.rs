@@ -89,7 +89,7 @@ async fn job(name: Option<String>) -> Result<(), String> {
         );
     }
     let database = database::open().map_err(|e| format!("database: {e}"))?;
-    let outcome = run_job(&database.url, job).await;
+    let outcome = run_job(&database, job).await;
     stop(&database);
     let summary = outcome?;
     #[allow(clippy::print_stdout)]
@@ -99,10 +99,13 @@ async fn job(name: Option<String>) -> Result<(), String> {
     Ok(())
 }
 
-async fn run_job(url: &str, job: scheduled::ScheduledJob) -> Result<serde_json::Value, String> {
-    run_migrations(url).await?;
+async fn run_job(
+    database: &database::LocalDatabase,
+    job: scheduled::ScheduledJob,
+) -> Result<serde_json::Value, String> {
+    run_migrations(database.owner_url()).await?;
     let db = store::Db::new(&store::PoolSettings {
-        url: url.to_owned(),
+        url: database.functions_url(),
         max_size: 1,
         root_cert_path: platform::config::optional("PGSSLROOTCERT"),
     })
@@ -124,15 +127,18 @@ const REPLAY_LIMIT: i64 = 10_000;
 async fn replay(args: Vec<String>) -> Result<(), String> {
     let filter = replay_filter(&args)?;
     let database = database::open().map_err(|e| format!("database: {e}"))?;
-    let outcome = replay_on(&database.url, &filter).await;
+    let outcome = replay_on(&database, &filter).await;
     stop(&database);
     outcome
 }
 
-async fn replay_on(url: &str, filter: &store::journal::ReplayFilter) -> Result<(), String> {
-    run_migrations(url).await?;
+async fn replay_on(
+    database: &database::LocalDatabase,
+    filter: &store::journal::ReplayFilter,
+) -> Result<(), String> {
+    run_migrations(database.owner_url()).await?;
     let db = store::Db::new(&store::PoolSettings {
-        url: url.to_owned(),
+        url: database.functions_url(),
         max_size: 2,
         root_cert_path: platform::config::optional("PGSSLROOTCERT"),
     })
@@ -200,9 +206,10 @@ async fn serve() -> Result<(), String> {
 }
 
 async fn serve_on(database: &database::LocalDatabase, port: u16) -> Result<(), String> {
-    run_migrations(&database.url).await?;
+    run_migrations(database.owner_url()).await?;
+    // Handlers, consumers and jobs run as the functions' role, as in production.
     let db = store::Db::new(&store::PoolSettings {
-        url: database.url.clone(),
+        url: database.functions_url(),
         max_size: platform::config::parsed_or("DATABASE_POOL_SIZE", LOCAL_POOL_SIZE)
             .map_err(|e| e.to_string())?,
         root_cert_path: platform::config::optional("PGSSLROOTCERT"),
