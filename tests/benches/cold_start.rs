@@ -16,10 +16,10 @@
 
 use domain::secret::Secret;
 use lead_engine_tests::moto::MotoServer;
-use lead_engine_tests::runtime_api::{Outcome, RuntimeApi};
+use lead_engine_tests::runtime_api::{
+    Outcome, RuntimeApi, lambda_command, sample, workspace_binary,
+};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use store::testing::TestDb;
 
@@ -28,28 +28,6 @@ const DEMO_KEY: &str = "le_local_demo_key_change_me";
 const DEMO_AGENT: &str = "00000000-0000-4000-8000-00000000a001";
 const WHATSAPP_APP_SECRET: &str = "local_app_secret";
 const WHATSAPP_PHONE_NUMBER_ID: &str = "106540352242922";
-
-fn sample(name: &str) -> Value {
-    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// The function's binary beside this bench (target/release/<name>).
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the bench's path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<bench>");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run scripts/bench-cold-start",
-        path.display()
-    );
-    path
-}
 
 /// The web-agent sample with message `run`'s own ids.
 fn web_agent_event(run: usize) -> Value {
@@ -94,23 +72,7 @@ struct Timing {
 
 async fn cold_start(name: &str, event: Value, env: &[(&str, &str)]) -> Timing {
     let runtime = RuntimeApi::start(vec![event]).await;
-    let mut command = Command::new(binary(name));
-    command
-        .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", name)
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "cold-start")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (key, value) in env {
-        command.env(key, value);
-    }
+    let mut command = lambda_command(name, &runtime, env);
     let started = Instant::now();
     let mut child = command.spawn().expect("start the function");
     let outcomes = runtime.outcomes(1, Duration::from_secs(30)).await;
@@ -192,7 +154,7 @@ async fn main() {
         "function", "binary", "init (exec → next)", "first invocation"
     );
     for (name, event) in functions {
-        let size = std::fs::metadata(binary(name))
+        let size = std::fs::metadata(workspace_binary(name))
             .map(|m| m.len())
             .unwrap_or(0);
         let mut init = Vec::new();

@@ -12,6 +12,9 @@
 //!
 //! It also records when the first `next` arrived: the end of the function's init phase, which
 //! the cold-start bench measures from the moment the process was started.
+//!
+//! [`lambda_command`] builds the command that starts a workspace binary as Lambda would, and
+//! [`sample`] reads an `events/` sample; the runtime test and the cold-start bench share both.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -20,6 +23,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -256,4 +261,52 @@ fn status(code: u16) -> hyper::Response<Full<Bytes>> {
     let mut response = hyper::Response::new(Full::new(Bytes::new()));
     *response.status_mut() = hyper::StatusCode::from_u16(code).unwrap_or_default();
     response
+}
+
+/// A sample event from `events/`, as JSON.
+pub fn sample(name: &str) -> Value {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A workspace binary of the profile the caller was built with: `target/<profile>/<name>`,
+/// beside the calling test's or bench's own `deps/` folder.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the caller's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<caller>");
+    let path = profile_dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: `cargo build -p {name}` (scripts/test builds every binary; \
+         scripts/bench-cold-start the release ones)",
+        path.display()
+    );
+    path
+}
+
+/// The command that starts binary `name` as Lambda starts a function: its reserved variables,
+/// `AWS_LAMBDA_RUNTIME_API` at `runtime`, static AWS credentials, quiet logs, then `env`.
+pub fn lambda_command(name: &str, runtime: &RuntimeApi, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(workspace_binary(name));
+    command
+        .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "stand-in")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
 }

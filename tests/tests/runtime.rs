@@ -4,39 +4,16 @@
 //! cannot read reported through `/error`, with the instance still serving the next one.
 //!
 //! The binaries are the ones `scripts/test` builds (`cargo test --workspace --bins`), found next
-//! to this test's own executable.
+//! to this test's own executable (`runtime_api::workspace_binary`).
 
 use lead_engine_tests::moto::MotoServer;
-use lead_engine_tests::runtime_api::{Outcome, RuntimeApi};
+use lead_engine_tests::runtime_api::{Outcome, RuntimeApi, lambda_command, sample};
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 use store::testing::TestDb;
 
 const DEMO_KEY: &str = "le_local_demo_key_change_me";
-
-fn sample(name: &str) -> Value {
-    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// A workspace binary built beside this test (target/<profile>/<name>).
-fn binary(name: &str) -> PathBuf {
-    let test_exe = std::env::current_exe().expect("this test's path");
-    let profile_dir = test_exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let path = profile_dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo build -p {name}` (scripts/test builds every binary)",
-        path.display()
-    );
-    path
-}
 
 /// The function's process; killed when dropped, as Lambda ends a sandbox.
 struct Function(Child);
@@ -48,26 +25,13 @@ impl Drop for Function {
     }
 }
 
-/// Starts `name` with Lambda's reserved variables, the stand-in's address and `env`.
+/// Starts `name` as Lambda would, handed events by `runtime`.
 fn start(name: &str, runtime: &RuntimeApi, env: &[(&str, &str)]) -> Function {
-    let mut command = Command::new(binary(name));
-    command
-        .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", name)
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "stand-in")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    Function(command.spawn().expect("start the function"))
+    Function(
+        lambda_command(name, runtime, env)
+            .spawn()
+            .expect("start the function"),
+    )
 }
 
 /// A test database whose workspace holds the local stack's demo key and agent (the samples name
