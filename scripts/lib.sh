@@ -72,6 +72,65 @@ ensure_openssl() {
     fi
 }
 
+# pgbouncer (Debian's package), for the test pass behind a transaction-mode pooler.
+ensure_pgbouncer() {
+    if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+        echo "==> installing pgbouncer from Debian's packages (the pooler test pass)"
+        apt_install pgbouncer
+    fi
+}
+
+# start_pgbouncer PG_PORT DIR: pgbouncer in transaction mode on a free loopback port in front of
+# the PostgreSQL on PG_PORT, every database passed through, trust authentication (the test
+# cluster's own rule); its files in DIR. Prints the port. pgbouncer refuses to run as root, so
+# as root it runs as the postgres user, like the test cluster.
+start_pgbouncer() {
+    local pg_port=$1 dir=$2 port bin
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+    mkdir -p "$dir"
+    printf '"postgres" ""\n' > "$dir/users.txt"
+    cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$pg_port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/users.txt
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 40
+ignore_startup_parameters = extra_float_digits,options
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R postgres "$dir"
+        runuser -u postgres -- "$bin" -d -q "$dir/pgbouncer.ini"
+    else
+        "$bin" -d -q "$dir/pgbouncer.ini"
+    fi
+    for _ in $(seq 1 50); do
+        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "pgbouncer did not start; see $dir/pgbouncer.log" >&2
+    return 1
+}
+
+# stop_pgbouncer DIR: stops the pgbouncer start_pgbouncer started there, if it runs.
+stop_pgbouncer() {
+    local pid_file="$1/pgbouncer.pid"
+    if [ -f "$pid_file" ]; then
+        kill "$(cat "$pid_file")" 2>/dev/null || true
+    fi
+}
+
 # Headless Chromium (Debian's `chromium` package) for the test that opens the demo microsite in
 # a real browser. Best effort: where it cannot be installed (no apt, no root, offline) the test
 # skips and says why, so the rest of the suite still runs.

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 /// A key that was found and is not revoked: everything a request needs to act for its
@@ -117,8 +118,10 @@ async fn lookup(
     client: &deadpool_postgres::Client,
     hash: &[u8; 32],
 ) -> Result<Option<AuthenticatedKey>, StoreError> {
-    let statement = client.prepare_cached(AUTHENTICATE_SQL).await?;
-    let row = client.query_opt(&statement, &[&&hash[..]]).await?;
+    // Unnamed (query_typed): one round trip, and safe behind a transaction-mode pooler.
+    let row = client
+        .query_typed_opt(AUTHENTICATE_SQL, &[(&&hash[..], Type::BYTEA)])
+        .await?;
     row.map(|row| {
         Ok(AuthenticatedKey {
             key_id: row.try_get("id")?,

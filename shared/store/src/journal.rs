@@ -17,6 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::ids::WorkspaceId;
 use serde::Serialize;
 use serde_json::Value;
+use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 /// Attempts the replay job makes before it marks a delivery failed for a person to look at.
@@ -49,14 +50,14 @@ pub async fn record_failure(
 ) -> Result<bool, StoreError> {
     let client = db.client().await?;
     let written = client
-        .execute(
+        .execute_typed(
             include_str!("journal/record_failure.sql"),
             &[
-                &provider.as_str(),
-                &event_key,
-                &workspace_id,
-                payload,
-                &error,
+                (&provider.as_str(), Type::TEXT),
+                (&event_key, Type::TEXT),
+                (&workspace_id, Type::UUID),
+                (payload, Type::JSONB),
+                (&error, Type::TEXT),
             ],
         )
         .await?;
@@ -137,7 +138,7 @@ pub struct ReplayFilter {
 pub async fn unapplied_count(db: &Db) -> Result<i64, StoreError> {
     let client = db.client().await?;
     let row = client
-        .query_one(
+        .query_typed_one(
             "SELECT count(*) FROM webhook_events WHERE processed_at IS NULL",
             &[],
         )
@@ -166,15 +167,15 @@ pub async fn replay(
         let client = db.client().await?;
         let provider = filter.provider.map(Provider::as_str);
         let rows = client
-            .query(
+            .query_typed(
                 include_str!("journal/claim_due.sql"),
                 &[
-                    &now,
-                    &limit,
-                    &CLAIM_LEASE_SECS,
-                    &provider,
-                    &filter.since,
-                    &filter.ignore_backoff,
+                    (&now, Type::TIMESTAMPTZ),
+                    (&limit, Type::INT8),
+                    (&CLAIM_LEASE_SECS, Type::FLOAT8),
+                    (&provider, Type::TEXT),
+                    (&filter.since, Type::TIMESTAMPTZ),
+                    (&filter.ignore_backoff, Type::BOOL),
                 ],
             )
             .await?;
@@ -226,9 +227,15 @@ pub async fn replay(
         let next = now + backoff(row.attempts);
         let client = db.client().await?;
         client
-            .execute(
+            .execute_typed(
                 include_str!("journal/mark_attempt_failed.sql"),
-                &[&row.id, &reason, &give_up, &next, &now],
+                &[
+                    (&row.id, Type::UUID),
+                    (&reason, Type::TEXT),
+                    (&give_up, Type::BOOL),
+                    (&next, Type::TIMESTAMPTZ),
+                    (&now, Type::TIMESTAMPTZ),
+                ],
             )
             .await?;
     }

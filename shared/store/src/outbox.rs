@@ -18,6 +18,7 @@ use crate::StoreError;
 use domain::jobs::{Job, Queue};
 use std::time::Duration;
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::Type;
 
 /// A job row on its way to a queue.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,11 +58,11 @@ pub async fn enqueue<C: GenericClient>(
     let queues: Vec<&str> = jobs.iter().map(|job| job.queue().as_str()).collect();
     let payloads: Vec<serde_json::Value> = jobs.iter().map(Job::to_value).collect();
     let rows = client
-        .query(
+        .query_typed(
             "INSERT INTO outbox (queue, payload)
              SELECT queue, payload FROM unnest($1::text[], $2::jsonb[]) AS j (queue, payload)
              RETURNING id, queue, payload, attempts",
-            &[&queues, &payloads],
+            &[(&queues, Type::TEXT_ARRAY), (&payloads, Type::JSONB_ARRAY)],
         )
         .await?;
     rows.iter().map(OutboxMessage::from_row).collect()
@@ -73,10 +74,10 @@ pub async fn mark_published<C: GenericClient>(client: &C, ids: &[i64]) -> Result
         return Ok(0);
     }
     Ok(client
-        .execute(
+        .execute_typed(
             "UPDATE outbox SET published_at = now(), last_error = NULL
              WHERE id = ANY($1) AND published_at IS NULL",
-            &[&ids],
+            &[(&ids, Type::INT8_ARRAY)],
         )
         .await?)
 }
@@ -93,7 +94,10 @@ pub async fn mark_failed<C: GenericClient>(
     let ids: Vec<i64> = failures.iter().map(|(id, _)| *id).collect();
     let errors: Vec<&str> = failures.iter().map(|(_, e)| e.as_str()).collect();
     Ok(client
-        .execute(include_str!("outbox/mark_failed.sql"), &[&ids, &errors])
+        .execute_typed(
+            include_str!("outbox/mark_failed.sql"),
+            &[(&ids, Type::INT8_ARRAY), (&errors, Type::TEXT_ARRAY)],
+        )
         .await?)
 }
 
@@ -106,9 +110,13 @@ pub async fn claim_due<C: GenericClient>(
     lease: Duration,
 ) -> Result<Vec<OutboxMessage>, StoreError> {
     let rows = client
-        .query(
+        .query_typed(
             include_str!("outbox/claim_due.sql"),
-            &[&limit, &seconds(grace), &seconds(lease)],
+            &[
+                (&limit, Type::INT8),
+                (&seconds(grace), Type::FLOAT8),
+                (&seconds(lease), Type::FLOAT8),
+            ],
         )
         .await?;
     rows.iter().map(OutboxMessage::from_row).collect()
@@ -121,10 +129,10 @@ pub async fn oldest_unpublished_age<C: GenericClient>(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<f64, StoreError> {
     let row = client
-        .query_one(
+        .query_typed_one(
             "SELECT coalesce(extract(epoch FROM $1 - min(created_at))::float8, 0)
              FROM outbox WHERE published_at IS NULL",
-            &[&now],
+            &[(&now, Type::TIMESTAMPTZ)],
         )
         .await?;
     Ok(row.try_get::<_, f64>(0)?.max(0.0))
@@ -138,12 +146,12 @@ pub async fn prune_published<C: GenericClient>(
     limit: i64,
 ) -> Result<u64, StoreError> {
     Ok(client
-        .execute(
+        .execute_typed(
             "DELETE FROM outbox WHERE id IN (
                  SELECT id FROM outbox
                  WHERE published_at < now() - make_interval(secs => $1)
                  ORDER BY published_at LIMIT $2)",
-            &[&seconds(retention), &limit],
+            &[(&seconds(retention), Type::FLOAT8), (&limit, Type::INT8)],
         )
         .await?)
 }

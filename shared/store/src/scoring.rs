@@ -19,6 +19,7 @@ use domain::scoring::{LeadFacts, LeadSignals, Readiness, ScoreBreakdown, score};
 use domain::stage::{ActiveOverride, Stage, StageInput, SubStage, decide};
 use std::collections::HashMap;
 use std::str::FromStr;
+use tokio_postgres::types::Type;
 
 /// What happened to one lead of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,16 +61,19 @@ pub async fn score_leads(
     let lead_ids: Vec<uuid::Uuid> = targets.iter().map(|(_, l)| l.as_uuid()).collect();
     let workspace_ids: Vec<uuid::Uuid> = targets.iter().map(|(w, _)| w.as_uuid()).collect();
     let locked: Vec<uuid::Uuid> = tx
-        .query(
+        .query_typed(
             include_str!("scoring/lock.sql"),
-            &[&lead_ids, &workspace_ids],
+            &[(&lead_ids, Type::UUID_ARRAY), (&workspace_ids, Type::UUID_ARRAY)],
         )
         .await?
         .iter()
         .map(|row| row.try_get(0))
         .collect::<Result<_, _>>()?;
     let rows = tx
-        .query(include_str!("scoring/facts.sql"), &[&locked])
+        .query_typed(
+            include_str!("scoring/facts.sql"),
+            &[(&locked, Type::UUID_ARRAY)],
+        )
         .await?;
 
     let mut updates = Vec::new();
@@ -106,18 +110,18 @@ pub async fn score_leads(
         let changed: Vec<bool> = updates.iter().map(|u| u.stage_changed).collect();
         let reasons: Vec<&str> = updates.iter().map(|u| u.reason).collect();
         let row = tx
-            .query_one(
+            .query_typed_one(
                 include_str!("scoring/apply.sql"),
                 &[
-                    &ids,
-                    &scores,
-                    &breakdowns,
-                    &stages,
-                    &sub_stages,
-                    &clear,
-                    &changed,
-                    &reasons,
-                    &now,
+                    (&ids, Type::UUID_ARRAY),
+                    (&scores, Type::INT4_ARRAY),
+                    (&breakdowns, Type::JSONB_ARRAY),
+                    (&stages, Type::TEXT_ARRAY),
+                    (&sub_stages, Type::TEXT_ARRAY),
+                    (&clear, Type::BOOL_ARRAY),
+                    (&changed, Type::BOOL_ARRAY),
+                    (&reasons, Type::TEXT_ARRAY),
+                    (&now, Type::TIMESTAMPTZ),
                 ],
             )
             .await?;
@@ -254,9 +258,12 @@ fn evaluate(lead: &StoredLead, now: DateTime<Utc>) -> Option<Update> {
 pub async fn mark_cold_leads(db: &Db, now: DateTime<Utc>, limit: i32) -> Result<u64, StoreError> {
     let client = db.client().await?;
     let rows = client
-        .query(
+        .query_typed(
             "SELECT lead_id FROM mark_cold_leads($1, $2)",
-            &[&domain::stage::cold_cutoff(now), &limit],
+            &[
+                (&domain::stage::cold_cutoff(now), Type::TIMESTAMPTZ),
+                (&limit, Type::INT4),
+            ],
         )
         .await?;
     Ok(rows.len() as u64)
@@ -278,15 +285,15 @@ pub async fn set_override(
 ) -> Result<(), StoreError> {
     let client = db.client().await?;
     client
-        .query_one(
+        .query_typed_one(
             "SELECT id FROM pin_lead_stage($1, $2, $3, $4, $5, $6)",
             &[
-                &workspace_id.as_uuid(),
-                &lead_id.as_uuid(),
-                &stage,
-                &sub_stage,
-                &member_id.map(|m| m.as_uuid()),
-                &reason,
+                (&workspace_id.as_uuid(), Type::UUID),
+                (&lead_id.as_uuid(), Type::UUID),
+                (&stage, Type::TEXT),
+                (&sub_stage, Type::TEXT),
+                (&member_id.map(|m| m.as_uuid()), Type::UUID),
+                (&reason, Type::TEXT),
             ],
         )
         .await?;
@@ -304,13 +311,13 @@ pub async fn clear_override(
 ) -> Result<bool, StoreError> {
     let client = db.client().await?;
     let row = client
-        .query_one(
+        .query_typed_one(
             "SELECT unpin_lead_stage($1, $2, $3, $4)",
             &[
-                &workspace_id.as_uuid(),
-                &lead_id.as_uuid(),
-                &member_id.map(|m| m.as_uuid()),
-                &reason,
+                (&workspace_id.as_uuid(), Type::UUID),
+                (&lead_id.as_uuid(), Type::UUID),
+                (&member_id.map(|m| m.as_uuid()), Type::UUID),
+                (&reason, Type::TEXT),
             ],
         )
         .await?;

@@ -150,6 +150,29 @@ pub struct TestDb {
     url: String,
     admin_url: String,
     db: Db,
+    direct: Db,
+}
+
+/// The port of a transaction-mode pooler (pgbouncer) in front of the test cluster, if the run
+/// asks for one: `scripts/test` runs the web-agent, WhatsApp and scoring tests a second time so,
+/// to prove their statements survive a pooler that does not keep prepared statements.
+fn pooler_port() -> Option<u16> {
+    std::env::var("LEAD_ENGINE_TEST_POOLER_PORT")
+        .ok()
+        .and_then(|port| port.trim().parse().ok())
+}
+
+/// `url` (`postgres://user@host:port/db…`) with another port.
+fn with_port(url: &str, port: u16) -> String {
+    let Some(at) = url.find('@') else {
+        return url.to_owned();
+    };
+    let rest = &url[at + 1..];
+    let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let host = rest[..host_end]
+        .rsplit_once(':')
+        .map_or(&rest[..host_end], |(host, _)| host);
+    format!("{}@{host}:{port}{}", &url[..at], &rest[host_end..])
 }
 
 impl TestDb {
@@ -183,21 +206,30 @@ impl TestDb {
             .await
             .expect("create the test database");
         let url = database_url(&server.admin_url, &name);
-        let db = Db::new(&PoolSettings {
-            url: url.clone(),
-            max_size,
-            root_cert_path: None,
-        })
-        .expect("build a pool for the test database");
+        let pool = |url: String| {
+            Db::new(&PoolSettings {
+                url,
+                max_size,
+                root_cert_path: None,
+            })
+            .expect("build a pool for the test database")
+        };
+        let direct = pool(url.clone());
+        let db = match pooler_port() {
+            Some(port) => pool(with_port(&url, port)),
+            None => direct.clone(),
+        };
         Self {
             name,
             url,
             admin_url: server.admin_url.clone(),
             db,
+            direct,
         }
     }
 
-    /// The pooled handle, as the functions get it.
+    /// The pooled handle, as the functions get it: through the transaction-mode pooler when
+    /// `LEAD_ENGINE_TEST_POOLER_PORT` names one (scripts/test's pgbouncer pass), else direct.
     pub fn db(&self) -> &Db {
         &self.db
     }
@@ -207,9 +239,10 @@ impl TestDb {
         &self.url
     }
 
-    /// A one-off client, for arranging and asserting with plain SQL.
+    /// A one-off client, for arranging and asserting with plain SQL. Always a direct connection:
+    /// the pooler pass checks the functions' statements, not the tests' own.
     pub async fn client(&self) -> deadpool_postgres::Object {
-        self.db
+        self.direct
             .client()
             .await
             .expect("a connection to the test database")
@@ -242,6 +275,18 @@ impl Drop for TestDb {
 #[cfg(test)]
 mod tests {
     use super::database_url;
+
+    #[test]
+    fn with_port_swaps_only_the_port() {
+        assert_eq!(
+            super::with_port("postgres://u@127.0.0.1:5432/db?sslmode=disable", 6432),
+            "postgres://u@127.0.0.1:6432/db?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_port("postgres://u@h/db", 6432),
+            "postgres://u@h:6432/db"
+        );
+    }
 
     #[test]
     fn database_url_swaps_only_the_database_name() {

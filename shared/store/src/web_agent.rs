@@ -23,11 +23,13 @@ use domain::validation::ValidationErrors;
 use domain::web_agent::WebAgentCommand;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, Type};
 use uuid::Uuid;
 
-/// The one statement of the hot path. Prepared once per connection (`prepare_cached`), so each
-/// delivery is a single Bind/Execute exchange.
+/// The one statement of the hot path, sent unnamed with its parameter types (`query_typed`):
+/// Parse, Bind and Execute in one round trip, and nothing left on the server connection, so it
+/// works behind a transaction-mode pooler (pgbouncer, Supavisor) where a named prepared
+/// statement would not. The function's own plans are cached by PL/pgSQL per session anyway.
 const INGEST: &str = "SELECT ingest_web_agent($1::jsonb, $2::jsonb)";
 
 /// The workspace's conversations in the current billing period against its plan's limit.
@@ -88,8 +90,9 @@ pub async fn ingest(
     body: &Value,
 ) -> Result<IngestOutcome, StoreError> {
     let argument = ingest_argument(workspace_id, event_key, command);
-    let statement = client.prepare_cached(INGEST).await?;
-    let row = client.query_one(&statement, &[&argument, body]).await?;
+    let row = client
+        .query_typed_one(INGEST, &[(&argument, Type::JSONB), (body, Type::JSONB)])
+        .await?;
     let Json(answer): Json<Answer> = row.try_get(0)?;
     answer.into_outcome()
 }

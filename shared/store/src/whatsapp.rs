@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use std::fmt;
+use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 /// `webhook_events.provider` of every WhatsApp delivery.
@@ -188,11 +189,15 @@ impl Usage {
 /// retry may succeed; otherwise call [`journal_unapplied`].
 pub async fn ingest(db: &Db, delivery: &Delivery) -> Result<Ingested, StoreError> {
     let client = db.client().await?;
-    let statement = client.prepare_cached(INGEST_SQL).await?;
+    // Unnamed (query_typed): one round trip, and safe behind a transaction-mode pooler.
     let row = client
-        .query_one(
-            &statement,
-            &[&delivery.event_key, &delivery.payload, &delivery.input],
+        .query_typed_one(
+            INGEST_SQL,
+            &[
+                (&delivery.event_key, Type::TEXT),
+                (&delivery.payload, Type::TEXT),
+                (&delivery.input, Type::JSONB),
+            ],
         )
         .await?;
     let result: Value = row.try_get(0)?;
