@@ -403,13 +403,37 @@ mod tests {
     fn tls_follows_sslmode_and_verifies_fully_when_none_is_given() {
         for (url, ssl, verification) in [
             ("postgres://u@h/db", SslMode::Require, Verification::Full),
-            ("postgres://u@h/db?application_name=x", SslMode::Require, Verification::Full),
-            ("postgres://u@h/db?sslmode=verify-full", SslMode::Require, Verification::Full),
+            (
+                "postgres://u@h/db?application_name=x",
+                SslMode::Require,
+                Verification::Full,
+            ),
+            (
+                "postgres://u@h/db?sslmode=verify-full",
+                SslMode::Require,
+                Verification::Full,
+            ),
             ("host=h dbname=db", SslMode::Require, Verification::Full),
-            ("host=h sslmode=verify-full", SslMode::Require, Verification::Full),
-            ("postgres://u@h/db?sslmode=require", SslMode::Require, Verification::WhenRootGiven),
-            ("postgres://u@h/db?sslmode=prefer", SslMode::Prefer, Verification::WhenRootGiven),
-            ("postgres://u@h/db?sslmode=disable", SslMode::Disable, Verification::WhenRootGiven),
+            (
+                "host=h sslmode=verify-full",
+                SslMode::Require,
+                Verification::Full,
+            ),
+            (
+                "postgres://u@h/db?sslmode=require",
+                SslMode::Require,
+                Verification::WhenRootGiven,
+            ),
+            (
+                "postgres://u@h/db?sslmode=prefer",
+                SslMode::Prefer,
+                Verification::WhenRootGiven,
+            ),
+            (
+                "postgres://u@h/db?sslmode=disable",
+                SslMode::Disable,
+                Verification::WhenRootGiven,
+            ),
         ] {
             let (config, verifies) = parse_connection(url).expect(url);
             assert_eq!(config.get_ssl_mode(), ssl, "{url}");
