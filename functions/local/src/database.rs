@@ -43,7 +43,10 @@ impl LocalDatabase {
             return self.url.clone();
         }
         let separator = if self.url.contains('?') { '&' } else { '?' };
-        format!("{}{separator}options=-c%20role%3D{FUNCTIONS_ROLE}", self.url)
+        format!(
+            "{}{separator}options=-c%20role%3D{FUNCTIONS_ROLE}",
+            self.url
+        )
     }
 }
 

@@ -63,7 +63,10 @@ pub async fn score_leads(
     let locked: Vec<uuid::Uuid> = tx
         .query_typed(
             include_str!("scoring/lock.sql"),
-            &[(&lead_ids, Type::UUID_ARRAY), (&workspace_ids, Type::UUID_ARRAY)],
+            &[
+                (&lead_ids, Type::UUID_ARRAY),
+                (&workspace_ids, Type::UUID_ARRAY),
+            ],
         )
         .await?
         .iter()
