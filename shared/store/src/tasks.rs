@@ -1,11 +1,9 @@
 //! Tasks (NEXUS OS, in English): the set-based rules the scheduled jobs run over `tasks`.
 //!
 //! - [`mark_overdue`] ([`mark_overdue.sql`](tasks/mark_overdue.sql)): open tasks past due and
-//!   postponed tasks past `postponed_until` become `overdue`, with one audit row per workspace
-//!   that names the tasks it marked.
+//!   postponed tasks past `postponed_until` become `overdue`, one audit row each.
 //! - [`create_followups`] ([`create_followups.sql`](tasks/create_followups.sql)): one
-//!   `follow_up` task per lead that each workspace's `lead_inactive` rule says went silent, with
-//!   one audit row per workspace that names them.
+//!   `follow_up` task per lead that each workspace's `lead_inactive` rule says went silent.
 //!
 //! Each is one statement whatever the number of rows, so a run costs the same round trips for
 //! ten tasks or a million, and each is idempotent: a second run at the same "now" changes nothing.
@@ -20,7 +18,7 @@ use tokio_postgres::types::Type;
 pub struct OverdueReport {
     /// Tasks that became `overdue`.
     pub marked: i64,
-    /// Audit rows written: one per workspace that had tasks marked, naming them.
+    /// Audit rows written (one per task marked).
     pub audited: i64,
 }
 
@@ -52,7 +50,7 @@ pub struct FollowupReport {
     pub rules: i64,
     /// Follow-up tasks created.
     pub created: i64,
-    /// Audit rows written: one per workspace that got follow-ups, naming them.
+    /// Audit rows written (one per task created).
     pub audited: i64,
 }
 

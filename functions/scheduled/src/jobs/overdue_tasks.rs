@@ -4,9 +4,8 @@
 //! schedule can mark it. Agents' task lists and reminders read `status = 'overdue'`; without this
 //! job a missed follow-up would look pending forever. Exact rules (NEXUS OS had looser ones):
 //! `pending` and `in_progress` tasks past `due_at`, and `postponed` tasks past `postponed_until`,
-//! become `overdue`; completed, cancelled, soft-deleted, not-yet-due and still-postponed tasks are
-//! left alone. Each workspace with tasks marked gets one audit row per run that names them (a row
-//! per task cost more than marking the task). One statement (store::tasks::mark_overdue).
+//! become `overdue`, each with one audit row; completed, cancelled, soft-deleted, not-yet-due and
+//! still-postponed tasks are left alone. One statement (store::tasks::mark_overdue).
 
 use crate::schedule::Schedule;
 use chrono::{DateTime, Utc};

@@ -303,30 +303,24 @@ async fn the_title_names_the_lead_by_first_name_only() {
 }
 
 #[tokio::test]
-async fn each_run_audits_the_follow_ups_it_created_in_one_row_per_workspace() {
+async fn each_follow_up_created_gets_one_audit_row() {
     let (world, workspace) = world_with_rule(DEFAULT_RULE).await;
-    let leads = [
-        world.lead(workspace, Lead::silent_since(SILENT)).await,
-        world.lead(workspace, Lead::silent_since(SILENT)).await,
-    ];
+    let lead = world.lead(workspace, Lead::silent_since(SILENT)).await;
 
     let summary = world.run(ScheduledJob::LeadFollowups, NOW).await;
 
-    let named: i64 = world
+    let audited: i64 = world
         .one(
-            "SELECT count(*) FROM audit_logs a
-             CROSS JOIN jsonb_array_elements_text(a.data -> 'task_ids') AS named(id)
-             JOIN tasks t ON t.id = named.id::uuid
-             WHERE a.entity_type = 'workspace' AND a.entity_id = $1 AND a.workspace_id = $1
-               AND a.event_type = 'tasks_created' AND a.actor = 'system'
-               AND (a.data ->> 'count')::int = 2 AND t.lead_id = ANY($2)",
-            &[&workspace, &leads.as_slice()],
+            "SELECT count(*) FROM audit_logs a JOIN tasks t ON t.id = a.entity_id
+             WHERE a.entity_type = 'task' AND a.event_type = 'task_created'
+               AND t.lead_id = $1 AND a.data ->> 'lead_id' = $1::text",
+            &[&lead],
         )
         .await;
-    assert_eq!(named, 2, "the row names both follow-ups");
+    assert_eq!(audited, 1);
     assert_eq!(
         summary,
-        serde_json::json!({"rules": 1, "created": 2, "audited": 1})
+        serde_json::json!({"rules": 1, "created": 1, "audited": 1})
     );
 }
 

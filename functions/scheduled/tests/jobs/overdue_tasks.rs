@@ -75,61 +75,14 @@ async fn a_task_still_postponed_is_untouched_even_if_past_its_due_time() {
 }
 
 #[tokio::test]
-async fn each_workspace_gets_one_audit_row_per_run_naming_every_task_it_marked() {
-    let world = World::new().await;
-    let (first, second) = (world.workspace("UTC").await, world.workspace("UTC").await);
-    let marked = [
-        world.task(first, Task::new("pending").due(PAST)).await,
-        world
-            .task(first, Task::new("postponed").postponed_until(PAST))
-            .await,
-    ];
-    world.task(first, Task::new("pending").due(FUTURE)).await;
-    let other = world.task(second, Task::new("in_progress").due(PAST)).await;
-
-    world.run(ScheduledJob::OverdueTasks, NOW).await;
-
-    let rows: Vec<(Uuid, i64, serde_json::Value)> = world
-        .test
-        .client()
-        .await
-        .query(
-            "SELECT entity_id, (data ->> 'count')::bigint, data -> 'task_ids' FROM audit_logs
-             WHERE event_type = 'tasks_overdue' AND entity_type = 'workspace' AND actor = 'system'
-               AND workspace_id = entity_id AND (data ->> 'as_of')::timestamptz = $1
-             ORDER BY (data ->> 'count')::bigint DESC",
-            &[&crate::support::at(NOW)],
-        )
-        .await
-        .expect("the audit rows")
-        .iter()
-        .map(|row| (row.get(0), row.get(1), row.get(2)))
-        .collect();
-    let ids = |tasks: &[Uuid]| {
-        let mut ids: Vec<String> = tasks.iter().map(Uuid::to_string).collect();
-        ids.sort();
-        ids
-    };
-    let named = |list: &serde_json::Value| {
-        let mut ids: Vec<String> = serde_json::from_value(list.clone()).expect("a list of ids");
-        ids.sort();
-        ids
-    };
-    assert_eq!(rows.len(), 2, "one row per workspace with tasks marked");
-    assert_eq!((rows[0].0, rows[0].1), (first, 2));
-    assert_eq!(named(&rows[0].2), ids(&marked));
-    assert_eq!((rows[1].0, rows[1].1), (second, 1));
-    assert_eq!(named(&rows[1].2), ids(&[other]));
-}
-
-#[tokio::test]
-async fn a_task_s_audit_row_is_found_by_its_id() {
+async fn each_task_that_changes_gets_one_audit_row_with_the_date_it_passed() {
     let (world, id, _) = status_after_one_run(Task::new("in_progress").due(PAST)).await;
     let rows: i64 = world
         .one(
             "SELECT count(*) FROM audit_logs
-             WHERE event_type = 'tasks_overdue' AND data -> 'task_ids' ? $1::uuid::text",
-            &[&id],
+             WHERE entity_type = 'task' AND entity_id = $1 AND event_type = 'task_overdue'
+               AND actor = 'system' AND (data ->> 'due_at')::timestamptz = $2",
+            &[&id, &crate::support::at(PAST)],
         )
         .await;
     assert_eq!(rows, 1);
@@ -156,7 +109,7 @@ async fn the_summary_counts_what_changed() {
 
     let summary = world.run(ScheduledJob::OverdueTasks, NOW).await;
 
-    assert_eq!(summary, serde_json::json!({"marked": 2, "audited": 1}));
+    assert_eq!(summary, serde_json::json!({"marked": 2, "audited": 2}));
 }
 
 #[tokio::test]

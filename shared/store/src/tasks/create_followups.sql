@@ -1,5 +1,5 @@
 -- The lead_followups job in one statement: one follow_up task for every lead its workspace's
--- active lead_inactive rule says has gone silent, with one audit row per workspace naming them.
+-- active lead_inactive rule says has gone silent, with one audit row per task created.
 -- $1 the job's "now" (injected clock), $2 at most this many tasks per run.
 --
 -- The rule's config keys fall back to the documented defaults (inactive_days 2, priority high,
@@ -62,16 +62,12 @@ WITH rules AS (
     ON CONFLICT (lead_id, generation_rule)
         WHERE auto_generated AND deleted_at IS NULL AND status IN ('pending', 'in_progress', 'overdue', 'postponed')
         DO NOTHING
-    RETURNING id, workspace_id
+    RETURNING id, workspace_id, lead_id
 ), audit AS (
-    -- One audit row per workspace and run, naming the tasks created (a task's lead is on the
-    -- task): an audit_logs row per task cost more than the task itself (see mark_overdue.sql).
     INSERT INTO audit_logs (workspace_id, actor, event_type, entity_type, entity_id, data)
-    SELECT workspace_id, 'system', 'tasks_created', 'workspace', workspace_id,
-           jsonb_build_object('job', 'lead_followups', 'rule', 'lead_inactive', 'as_of', $1::timestamptz,
-                              'count', count(*), 'task_ids', jsonb_agg(id))
+    SELECT workspace_id, 'system', 'task_created', 'task', id,
+           jsonb_build_object('job', 'lead_followups', 'rule', 'lead_inactive', 'lead_id', lead_id)
     FROM created
-    GROUP BY workspace_id
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM rules) AS rules,
