@@ -207,7 +207,9 @@ $$;
 
 -- A period's totals, one row per workspace and period: the sum of its counters. What
 -- dashboards and billing read (workspace_usage itself has one row per counter).
-CREATE OR REPLACE VIEW workspace_period_usage AS
+-- security_invoker: read as the caller, so workspace_usage's row-level security applies
+-- (migrations/V19__roles_and_row_level_security.sql).
+CREATE OR REPLACE VIEW workspace_period_usage WITH (security_invoker = true) AS
 SELECT u.workspace_id, u.period_start, max(u.period_end) AS period_end,
        sum(u.conversations)::int AS conversations, sum(u.messages)::int AS messages,
        sum(u.tokens_used)::bigint AS tokens_used,
