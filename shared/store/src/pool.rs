@@ -5,12 +5,15 @@
 //! handshake before a request needs one. A Lambda instance handles one request at a time, so its
 //! pool holds one connection; the local stack uses more.
 //!
-//! TLS follows libpq's `sslmode`, except that a URL without one gets `verify-full`: a production
-//! connection is encrypted *and* checked unless the URL says otherwise.
+//! TLS follows libpq's `sslmode`, except that a URL without one to a host off this machine gets
+//! `verify-full`: a production connection is encrypted *and* checked unless the URL says
+//! otherwise. Without `sslmode` to a loopback host (`localhost`, `127.0.0.1`, `::1`) it is libpq's
+//! default, `prefer`: nothing crosses a network there, and local servers rarely have TLS.
 //! - `disable`: plain TCP (the local stack's and the tests' private clusters).
 //! - `prefer`, `require`: TLS with rustls; as in libpq, the server certificate is checked only
 //!   when `PGSSLROOTCERT` names a CA bundle (chain and host name, then).
-//! - `verify-full`, or no `sslmode`: TLS, and the chain and host name are checked against
+//! - `verify-full`, or no `sslmode` to a host off this machine: TLS, and the chain and host name
+//!   are checked against
 //!   `PGSSLROOTCERT` when set, else against the public web roots. Amazon RDS and Supabase sign
 //!   with CAs of their own, not in the public roots: download their bundle (README, Deploy) and
 //!   point `PGSSLROOTCERT` at it.
@@ -232,6 +235,7 @@ enum Verification {
 /// they mean, and whether the certificate is to be checked.
 fn parse_connection(url: &str) -> Result<(tokio_postgres::Config, Verification), PoolSetupError> {
     let (text, verification) = match sslmode(url).as_deref() {
+        None if is_loopback(url) => (url.to_owned(), Verification::WhenRootGiven),
         None => (with_sslmode(url, None), Verification::Full),
         Some("verify-full") => (with_sslmode(url, Some("verify-full")), Verification::Full),
         Some("verify-ca") => {
@@ -266,6 +270,25 @@ fn sslmode(url: &str) -> Option<String> {
         .filter_map(|pair| pair.split_once('='))
         .find(|(key, _)| *key == "sslmode")
         .map(|(_, value)| value.trim_matches('\'').to_owned())
+}
+
+/// Whether every host the URL names is this machine (a loopback name or address).
+fn is_loopback(url: &str) -> bool {
+    let Ok(config) = tokio_postgres::Config::from_str(url) else {
+        return false;
+    };
+    let hosts = config.get_hosts();
+    !hosts.is_empty()
+        && hosts.iter().all(|host| match host {
+            tokio_postgres::config::Host::Tcp(name) => {
+                name == "localhost"
+                    || name
+                        .trim_matches(['[', ']'])
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            tokio_postgres::config::Host::Unix(_) => true,
+        })
 }
 
 /// `url` with `sslmode=require` in place of `replacing` (or added when there is none), so
@@ -400,9 +423,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tls_follows_sslmode_and_verifies_fully_when_none_is_given() {
+    fn tls_follows_sslmode_and_verifies_fully_when_none_is_given_off_this_machine() {
         for (url, ssl, verification) in [
             ("postgres://u@h/db", SslMode::Require, Verification::Full),
+            (
+                "postgres://u@127.0.0.1:5/db",
+                SslMode::Prefer,
+                Verification::WhenRootGiven,
+            ),
+            (
+                "postgres://u@localhost/db",
+                SslMode::Prefer,
+                Verification::WhenRootGiven,
+            ),
+            (
+                "postgres://u@[::1]:5/db",
+                SslMode::Prefer,
+                Verification::WhenRootGiven,
+            ),
+            (
+                "postgres://u@localhost/db?sslmode=verify-full",
+                SslMode::Require,
+                Verification::Full,
+            ),
             (
                 "postgres://u@h/db?application_name=x",
                 SslMode::Require,

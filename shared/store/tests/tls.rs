@@ -1,7 +1,8 @@
 //! TLS to the database as a specification, against a real PostgreSQL serving a certificate of a
-//! CA made for this test (with the `openssl` command line): a URL without `sslmode` verifies the
-//! chain and the host name, `require` only encrypts, and a verification that fails refuses to
-//! connect.
+//! CA made for this test (with the `openssl` command line): `verify-full` (what a URL without
+//! `sslmode` gets off this machine) checks the chain and the host name, `require` only encrypts,
+//! a loopback URL without `sslmode` is libpq's `prefer`, and a verification that fails refuses
+//! to connect.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -156,10 +157,13 @@ async fn tls_is_verified_unless_the_url_asks_only_for_encryption() {
     let by_name = format!("postgres://postgres@localhost:{port}/postgres");
     let by_address = format!("postgres://postgres@127.0.0.1:{port}/postgres");
 
-    let verified = connect(&by_name, Some(&ca)).await;
-    let explicit = connect(&format!("{by_name}?sslmode=verify-full"), Some(&ca)).await;
-    let unknown_issuer = connect(&by_name, None).await;
-    let wrong_name = connect(&by_address, Some(&ca)).await;
+    // The server is on this machine, where a URL without sslmode means libpq's prefer; these
+    // say verify-full, which is what a URL to any other host gets without one.
+    let verify = |url: &str| format!("{url}?sslmode=verify-full");
+    let verified = connect(&verify(&by_name), Some(&ca)).await;
+    let unknown_issuer = connect(&verify(&by_name), None).await;
+    let wrong_name = connect(&verify(&by_address), Some(&ca)).await;
+    let local_default = connect(&by_address, None).await;
     let encrypt_only = connect(&format!("{by_address}?sslmode=require"), None).await;
     let plain = connect(&format!("{by_address}?sslmode=disable"), None).await;
     drop(scratch);
@@ -167,9 +171,8 @@ async fn tls_is_verified_unless_the_url_asks_only_for_encryption() {
     assert_eq!(
         verified,
         Ok(true),
-        "no sslmode: verified against PGSSLROOTCERT"
+        "verify-full: verified against PGSSLROOTCERT"
     );
-    assert_eq!(explicit, Ok(true), "verify-full says the same");
     assert!(
         unknown_issuer.is_err(),
         "a CA outside the public roots and no PGSSLROOTCERT is refused: {unknown_issuer:?}"
@@ -184,4 +187,9 @@ async fn tls_is_verified_unless_the_url_asks_only_for_encryption() {
         "require encrypts without checking, as libpq"
     );
     assert_eq!(plain, Ok(false), "disable stays plain");
+    assert_eq!(
+        local_default,
+        Ok(true),
+        "no sslmode to a loopback host: prefer, encrypted when the server offers it"
+    );
 }

@@ -22,8 +22,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_lead leads;
 BEGIN
+    -- FOR NO KEY UPDATE: an override changes no key, so an ingest's foreign-key checks on this
+    -- lead (KEY SHARE) need not wait for it; scoring, which takes the same lock, still does.
     SELECT * INTO v_lead FROM leads WHERE id = p_lead_id AND workspace_id = p_workspace_id
-    FOR UPDATE;
+    FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'lead_id: no such lead' USING ERRCODE = 'no_data_found';
     END IF;
@@ -128,7 +130,7 @@ BEGIN
     FROM leads l
     JOIN members m ON m.workspace_id = l.workspace_id AND m.user_id = auth.uid()
     WHERE l.id = p_lead_id AND private.sees_lead(l.workspace_id, l.assigned_agent_id)
-    FOR UPDATE OF l;
+    FOR NO KEY UPDATE OF l;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'lead_id: no such lead' USING ERRCODE = 'no_data_found';
     END IF;
