@@ -67,6 +67,17 @@ async fn run() {
     let concurrencies = bench::concurrencies("1,4,16");
     let max_concurrency = concurrencies.iter().copied().max().unwrap_or(1);
 
+    // DATABASE_STATEMENT_CACHE=on prepares the hot statements per connection, as pgbench does.
+    let statement_cache = std::env::var("DATABASE_STATEMENT_CACHE").as_deref() == Ok("on");
+    store::pool::set_statement_cache(statement_cache);
+    println!(
+        "statement cache: {}",
+        if statement_cache {
+            "on"
+        } else {
+            "off (unnamed statements)"
+        }
+    );
     let test_db = TestDb::with_pool_size(max_concurrency).await;
     let workspace_id = arrange_workspace(&test_db).await;
     let db = test_db.db().clone();

@@ -76,6 +76,18 @@ pub fn database_settings(default_pool_size: usize) -> Result<PoolSettings, Confi
 /// remembered for `KeyCache::LAMBDA_TTL` (30 s: a revocation takes effect within that time).
 pub fn database_from_env(limits: SessionLimits) -> Result<Db, ConfigError> {
     let settings = database_settings(1)?;
+    // `on` only for a direct connection (store::pool::set_statement_cache says why).
+    let cache = match optional("DATABASE_STATEMENT_CACHE").as_deref() {
+        None | Some("off") => false,
+        Some("on") => true,
+        Some(_) => {
+            return Err(ConfigError::new(
+                "DATABASE_STATEMENT_CACHE",
+                "must be on or off",
+            ));
+        }
+    };
+    store::pool::set_statement_cache(cache);
     let db = Db::with_session_limits(&settings, limits)
         .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))?;
     Ok(db.with_key_cache(store::api_keys::KeyCache::LAMBDA_TTL))

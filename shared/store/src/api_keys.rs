@@ -118,10 +118,9 @@ async fn lookup(
     client: &deadpool_postgres::Client,
     hash: &[u8; 32],
 ) -> Result<Option<AuthenticatedKey>, StoreError> {
-    // Unnamed (query_typed): one round trip, and safe behind a transaction-mode pooler.
-    let row = client
-        .query_typed_opt(AUTHENTICATE_SQL, &[(&&hash[..], Type::BYTEA)])
-        .await?;
+    // Unnamed (one round trip, pooler-safe) unless the statement cache is on (pool.rs).
+    let row =
+        crate::pool::query_hot_opt(client, AUTHENTICATE_SQL, &[(&&hash[..], Type::BYTEA)]).await?;
     row.map(|row| {
         Ok(AuthenticatedKey {
             key_id: row.try_get("id")?,

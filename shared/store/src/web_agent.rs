@@ -90,9 +90,16 @@ pub async fn ingest(
     body: &Value,
 ) -> Result<IngestOutcome, StoreError> {
     let argument = ingest_argument(workspace_id, event_key, command);
-    let row = client
-        .query_typed_one(INGEST, &[(&argument, Type::JSONB), (body, Type::JSONB)])
-        .await?;
+    let row = crate::pool::query_hot_opt(
+        client,
+        INGEST,
+        &[(&argument, Type::JSONB), (body, Type::JSONB)],
+    )
+    .await?
+    .ok_or_else(|| StoreError::Decode {
+        context: "ingest_web_agent",
+        source: "returned no row".into(),
+    })?;
     let Json(answer): Json<Answer> = row.try_get(0)?;
     answer.into_outcome()
 }

@@ -189,17 +189,21 @@ impl Usage {
 /// retry may succeed; otherwise call [`journal_unapplied`].
 pub async fn ingest(db: &Db, delivery: &Delivery) -> Result<Ingested, StoreError> {
     let client = db.client().await?;
-    // Unnamed (query_typed): one round trip, and safe behind a transaction-mode pooler.
-    let row = client
-        .query_typed_one(
-            INGEST_SQL,
-            &[
-                (&delivery.event_key, Type::TEXT),
-                (&delivery.payload, Type::TEXT),
-                (&delivery.input, Type::JSONB),
-            ],
-        )
-        .await?;
+    // Unnamed (one round trip, pooler-safe) unless the statement cache is on (pool.rs).
+    let row = crate::pool::query_hot_opt(
+        &client,
+        INGEST_SQL,
+        &[
+            (&delivery.event_key, Type::TEXT),
+            (&delivery.payload, Type::TEXT),
+            (&delivery.input, Type::JSONB),
+        ],
+    )
+    .await?
+    .ok_or_else(|| StoreError::Decode {
+        context: "ingest_whatsapp",
+        source: "returned no row".into(),
+    })?;
     let result: Value = row.try_get(0)?;
     decode(result)
 }
