@@ -21,7 +21,15 @@ pub fn start(jobs: Jobs) {
             loop {
                 ticker.tick().await;
                 if let Err(err) = jobs.run(job).await {
-                    tracing::warn!(job = job.name(), error = %platform::problem::error_chain(&err), "scheduled job failed");
+                    // A database error's detail can quote row values (personal data): log its
+                    // kind and SQLSTATE only, as the journal stores them.
+                    let error = match &err {
+                        scheduled::ScheduledError::Store(store) => {
+                            store::journal::failure_reason(store)
+                        }
+                        other => platform::problem::error_chain(other),
+                    };
+                    tracing::warn!(job = job.name(), %error, "scheduled job failed");
                 }
             }
         });

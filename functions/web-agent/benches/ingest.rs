@@ -169,15 +169,7 @@ async fn run() {
             &format!("{slug}-warm"),
         )
         .await;
-        println!();
-        println!(
-            "{label}: warm-up {} requests, {} errors",
-            warm_up.requests, warm_up.errors
-        );
-        println!(
-            "{:>11} | {:>13} {:>8} {:>8} | {:>6}",
-            "concurrency", "handler req/s", "p50 ms", "p99 ms", "errors"
-        );
+        bench::print_handler_table(label, &warm_up);
         for &concurrency in &concurrencies {
             let stats = drive_with_key(
                 &app,
@@ -188,14 +180,7 @@ async fn run() {
                 &format!("{slug}-c{concurrency}"),
             )
             .await;
-            println!(
-                "{:>11} | {:>13.0} {:>8} {:>8} | {:>6}",
-                concurrency,
-                stats.per_second,
-                bench::ms(stats.p50),
-                bench::ms(stats.p99),
-                stats.errors
-            );
+            bench::print_handler_row(concurrency, &stats);
         }
     }
 }
@@ -227,34 +212,7 @@ async fn arrange_workspace_with(test_db: &TestDb, slug: &str, key: &str, leads: 
         .expect("arrange the bench workspace")
         .get(0);
     if leads > 0 {
-        client
-            .execute(
-                "WITH l AS (
-                     INSERT INTO leads (workspace_id, name, phone_e164, phone_raw, email,
-                                        first_touchpoint, last_touchpoint, last_interaction_at,
-                                        last_customer_message_at)
-                     SELECT $1, 'Lead ' || g, '+9197' || lpad(g::text, 8, '0'),
-                            '97' || lpad(g::text, 8, '0'), 'l' || g || '@example.com', 'web', 'web',
-                            now(), now()
-                     FROM generate_series(1, $2::bigint) g
-                     RETURNING id, phone_e164, email
-                 ), i AS (
-                     INSERT INTO lead_identities (workspace_id, kind, value, lead_id)
-                     SELECT $1, k.kind, k.value, l.id
-                     FROM l CROSS JOIN LATERAL (VALUES ('phone', l.phone_e164), ('email', l.email),
-                                                       ('web_session', 'bulk-' || l.phone_e164)) k (kind, value)
-                 ), c AS (
-                     INSERT INTO conversations (workspace_id, lead_id, channel, sender, content,
-                                                message_type, external_id, sent_at)
-                     SELECT $1, l.id, 'web', 'customer', 'Hello', 'text', 'bulk-' || l.phone_e164, now()
-                     FROM l
-                 )
-                 INSERT INTO web_sessions (workspace_id, lead_id, external_session_id, message_count)
-                 SELECT $1, l.id, 'bulk-' || l.phone_e164, 1 FROM l",
-                &[&workspace, &leads],
-            )
-            .await
-            .expect("load the leads");
+        store::testing::load_web_leads(&client, workspace, leads).await;
         client
             .batch_execute("VACUUM ANALYZE leads, lead_identities, conversations, web_sessions")
             .await

@@ -84,15 +84,7 @@ async fn run() {
             "warm",
         )
         .await;
-        println!();
-        println!(
-            "{label}: warm-up {} requests, {} errors",
-            warm_up.requests, warm_up.errors
-        );
-        println!(
-            "{:>11} | {:>13} {:>8} {:>8} | {:>6}",
-            "concurrency", "handler req/s", "p50 ms", "p99 ms", "errors"
-        );
+        bench::print_handler_table(label, &warm_up);
         for &concurrency in &concurrencies {
             let stats = drive(
                 &app,
@@ -103,14 +95,7 @@ async fn run() {
                 &format!("c{concurrency}"),
             )
             .await;
-            println!(
-                "{:>11} | {:>13.0} {:>8} {:>8} | {:>6}",
-                concurrency,
-                stats.per_second,
-                bench::ms(stats.p50),
-                bench::ms(stats.p99),
-                stats.errors
-            );
+            bench::print_handler_row(concurrency, &stats);
         }
     }
 

@@ -126,6 +126,40 @@ async fn ensure_template(admin_url: &str) -> String {
     template
 }
 
+/// Loads `count` web leads into `workspace` in one statement, as a busy workspace holds them:
+/// each with a phone (`+9197…`, so none collides with the `+9198…` people the benches and
+/// scale tests send), an email, a chat session, and one customer message. For the scale test
+/// and the ingest benches, which compare an empty workspace with a full one.
+pub async fn load_web_leads(client: &tokio_postgres::Client, workspace: uuid::Uuid, count: i64) {
+    client
+        .execute(
+            "WITH l AS (
+                 INSERT INTO leads (workspace_id, name, phone_e164, phone_raw, email,
+                                    first_touchpoint, last_touchpoint, last_interaction_at,
+                                    last_customer_message_at)
+                 SELECT $1, 'Lead ' || g, '+9197' || lpad(g::text, 8, '0'), '97' || lpad(g::text, 8, '0'),
+                        'l' || g || '@example.com', 'web', 'web', now(), now()
+                 FROM generate_series(1, $2::bigint) g
+                 RETURNING id, phone_e164, email
+             ), i AS (
+                 INSERT INTO lead_identities (workspace_id, kind, value, lead_id)
+                 SELECT $1, k.kind, k.value, l.id
+                 FROM l CROSS JOIN LATERAL (VALUES ('phone', l.phone_e164), ('email', l.email),
+                                                   ('web_session', 'bulk-' || l.phone_e164)) k (kind, value)
+             ), c AS (
+                 INSERT INTO conversations (workspace_id, lead_id, channel, sender, content,
+                                            message_type, external_id, sent_at)
+                 SELECT $1, l.id, 'web', 'customer', 'Hello', 'text', 'bulk-' || l.phone_e164, now()
+                 FROM l
+             )
+             INSERT INTO web_sessions (workspace_id, lead_id, external_session_id, message_count)
+             SELECT $1, l.id, 'bulk-' || l.phone_e164, 1 FROM l",
+            &[&workspace, &count],
+        )
+        .await
+        .expect("load the leads");
+}
+
 /// `url` with its database name replaced.
 pub fn database_url(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {

@@ -215,33 +215,7 @@ async fn one_ingest_costs_the_same_with_200_000_leads_and_probes_identities_by_p
     let empty_new_buffers = buffers(&warm.ingest(&new_person, &body).await);
 
     // 200,000 leads, each with a phone, an email and a chat session, and a message each.
-    setup
-        .execute(
-            "WITH l AS (
-                 INSERT INTO leads (workspace_id, name, phone_e164, phone_raw, email,
-                                    first_touchpoint, last_touchpoint, last_interaction_at,
-                                    last_customer_message_at)
-                 SELECT $1, 'Lead ' || g, '+9197' || lpad(g::text, 8, '0'), '97' || lpad(g::text, 8, '0'),
-                        'l' || g || '@example.com', 'web', 'web', now(), now()
-                 FROM generate_series(1, $2::bigint) g
-                 RETURNING id, phone_e164, email
-             ), i AS (
-                 INSERT INTO lead_identities (workspace_id, kind, value, lead_id)
-                 SELECT $1, k.kind, k.value, l.id
-                 FROM l CROSS JOIN LATERAL (VALUES ('phone', l.phone_e164), ('email', l.email),
-                                                   ('web_session', 's-' || l.phone_e164)) k (kind, value)
-             ), c AS (
-                 INSERT INTO conversations (workspace_id, lead_id, channel, sender, content,
-                                            message_type, external_id, sent_at)
-                 SELECT $1, l.id, 'web', 'customer', 'Hello', 'text', 'bulk-' || l.phone_e164, now()
-                 FROM l
-             )
-             INSERT INTO web_sessions (workspace_id, lead_id, external_session_id, message_count)
-             SELECT $1, l.id, 's-' || l.phone_e164, 1 FROM l",
-            &[&workspace, &LEADS],
-        )
-        .await
-        .expect("load 200,000 leads");
+    store::testing::load_web_leads(&setup, workspace, LEADS).await;
 
     // The same connection, plans cached while the workspace was empty: a returning person
     // among the 200,000 and a new one.

@@ -17,6 +17,32 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// Prints a handler-only table's warm-up line and header (req/s, p50, p99, errors); rows follow
+/// with [`print_handler_row`].
+pub fn print_handler_table(label: &str, warm_up: &Stats) {
+    println!();
+    println!(
+        "{label}: warm-up {} requests, {} errors",
+        warm_up.requests, warm_up.errors
+    );
+    println!(
+        "{:>11} | {:>13} {:>8} {:>8} | {:>6}",
+        "concurrency", "handler req/s", "p50 ms", "p99 ms", "errors"
+    );
+}
+
+/// One row of the table [`print_handler_table`] began.
+pub fn print_handler_row(concurrency: usize, stats: &Stats) {
+    println!(
+        "{:>11} | {:>13.0} {:>8} {:>8} | {:>6}",
+        concurrency,
+        stats.per_second,
+        ms(stats.p50),
+        ms(stats.p99),
+        stats.errors
+    );
+}
+
 /// Grace given to pgbench beyond its own `-T` before it is killed.
 pub const PGBENCH_OVERRUN: Duration = Duration::from_secs(30);
 
