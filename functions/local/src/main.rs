@@ -7,7 +7,8 @@
 //! - `cargo run -p local -- job NAME` runs one scheduled job and prints its JSON summary;
 //! - `cargo run -p local -- redrive scoring|sites` moves that queue's dead-letter queue back to
 //!   it, through the SQS API (the queue URL from `SCORING_QUEUE_URL` / `SITES_QUEUE_URL`, an
-//!   SQS-compatible server from `SQS_ENDPOINT_URL`, AWS credentials from the usual chain).
+//!   SQS-compatible server from `SQS_ENDPOINT_URL`, AWS region and credentials from `AWS_REGION`,
+//!   `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`).
 
 use domain::jobs::Queue;
 use local::{database, dispatch, routes, schedules, seed, server};
@@ -56,7 +57,7 @@ async fn redrive(queue: Option<String>) -> Result<(), String> {
         Queue::Sites => "SITES_QUEUE_URL",
     };
     let url = platform::config::required(variable).map_err(|e| e.to_string())?;
-    let client = platform::jobs::sqs_client(platform::config::optional("SQS_ENDPOINT_URL")).await;
+    let client = platform::jobs::sqs_client(platform::config::optional("SQS_ENDPOINT_URL"));
     let report = platform::jobs::redrive(&client, &url)
         .await
         .map_err(|e| format!("redrive {queue}: {e}"))?;

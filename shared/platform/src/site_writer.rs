@@ -80,11 +80,16 @@ impl AiWriter {
     /// empty (template.yaml's default).
     pub async fn from_env() -> Option<Self> {
         let model = crate::config::optional("SITE_WRITER_MODEL")?;
-        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let mut builder = aws_sdk_bedrockruntime::config::Builder::from(&shared)
+        // Region and credentials as Lambda sets them, without aws-config's provider chain
+        // (see `jobs::publish::lambda_environment`).
+        let environment = crate::jobs::publish::lambda_environment();
+        let mut builder = aws_sdk_bedrockruntime::Config::builder()
+            .behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest())
+            .region(environment.region)
             .retry_config(RetryConfig::disabled());
+        if let Some(credentials) = environment.credentials {
+            builder = builder.credentials_provider(credentials);
+        }
         if let Some(endpoint) = crate::config::optional("BEDROCK_ENDPOINT_URL") {
             builder = builder.endpoint_url(endpoint);
         }

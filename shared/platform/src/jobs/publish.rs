@@ -49,12 +49,12 @@ impl SqsSink {
     }
 
     /// From `SCORING_QUEUE_URL`, `SITES_QUEUE_URL` and, locally, `SQS_ENDPOINT_URL`.
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         let mut urls = HashMap::new();
         urls.insert(Queue::Scoring, config::required("SCORING_QUEUE_URL")?);
         urls.insert(Queue::Sites, config::required("SITES_QUEUE_URL")?);
         Ok(Self::new(
-            sqs_client(config::optional("SQS_ENDPOINT_URL")).await,
+            sqs_client(config::optional("SQS_ENDPOINT_URL")),
             urls,
         ))
     }
@@ -138,16 +138,60 @@ fn fail_all(chunk: &[OutboxMessage], message: &str) -> Vec<(i64, Result<(), Publ
         .collect()
 }
 
-/// An SQS client; `endpoint` points it at an SQS-compatible server (moto, ElasticMQ) locally.
-pub async fn sqs_client(endpoint: Option<String>) -> aws_sdk_sqs::Client {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let mut builder = aws_sdk_sqs::config::Builder::from(&shared);
+/// An SQS client built without I/O: region and credentials from the variables Lambda sets
+/// ([`lambda_environment`]), so nothing probes profile files, IMDS or the container endpoint,
+/// at init or on the first call. `endpoint` points it at an SQS-compatible server (moto,
+/// ElasticMQ) locally.
+pub fn sqs_client(endpoint: Option<String>) -> aws_sdk_sqs::Client {
+    let environment = lambda_environment();
+    let mut builder = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(environment.region);
+    if let Some(credentials) = environment.credentials {
+        builder = builder.credentials_provider(credentials);
+    }
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
     aws_sdk_sqs::Client::from_conf(builder.build())
+}
+
+/// What an AWS SDK client needs from the environment.
+#[derive(Debug, Clone)]
+pub(crate) struct LambdaEnvironment {
+    pub region: Option<aws_sdk_sqs::config::Region>,
+    pub credentials: Option<aws_sdk_sqs::config::Credentials>,
+}
+
+/// Region and credentials as Lambda hands them to a function: `AWS_REGION` (or
+/// `AWS_DEFAULT_REGION`), and the execution role's temporary credentials in
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, which stay valid for
+/// the life of the execution environment. This is what `aws-config`'s environment provider
+/// reads first; the rest of its chain (profile files, web identity, ECS, IMDS, and the STS
+/// client it links) is never needed on Lambda. Outside Lambda, export the same variables (for
+/// example with `aws configure export-credentials --format env`). A missing variable makes
+/// the SDK call fail, which the relay retries, never the cold start.
+pub(crate) fn lambda_environment() -> LambdaEnvironment {
+    let region = config::optional("AWS_REGION")
+        .or_else(|| config::optional("AWS_DEFAULT_REGION"))
+        .map(aws_sdk_sqs::config::Region::new);
+    let credentials = match (
+        config::optional("AWS_ACCESS_KEY_ID"),
+        config::optional("AWS_SECRET_ACCESS_KEY"),
+    ) {
+        (Some(key), Some(secret)) => Some(aws_sdk_sqs::config::Credentials::new(
+            key,
+            secret,
+            config::optional("AWS_SESSION_TOKEN"),
+            None,
+            "environment",
+        )),
+        _ => None,
+    };
+    LambdaEnvironment {
+        region,
+        credentials,
+    }
 }
 
 impl JobSink {
