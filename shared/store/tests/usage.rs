@@ -114,6 +114,11 @@ async fn two_thousand_web_deliveries_over_fifty_connections_are_counted_to_the_u
     // How many counters depends on how the deliveries overlapped (about one per delivery
     // running at once); every one of them is in the totals above.
     assert!(counters >= 1, "the period has its counters");
+    assert!(
+        counters <= CONNECTIONS as i32,
+        "a delivery only creates a counter when every other one is held, so never more \
+         counters than deliveries running at once: {counters}"
+    );
     let stored = test_db
         .client()
         .await

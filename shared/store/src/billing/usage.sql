@@ -33,16 +33,20 @@
 -- total never changes, and a late delivery is counted in the period of the moment it runs.
 
 -- The billing period a moment belongs to: the subscription's current period when it covers
--- the moment, else the calendar month (UTC).
+-- the moment, else the calendar month (UTC). PL/pgSQL for its cached plan (see
+-- billing/effective_plan.sql).
 CREATE OR REPLACE FUNCTION usage_period(p_workspace_id uuid, p_at timestamptz,
                              OUT period_start timestamptz, OUT period_end timestamptz)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
     SELECT coalesce(s.current_period_start, date_trunc('month', p_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
            coalesce(s.current_period_end, (date_trunc('month', p_at AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC')
+    INTO period_start, period_end
     FROM (SELECT 1) one
     LEFT JOIN workspace_subscriptions s
       ON s.workspace_id = p_workspace_id
-     AND s.current_period_start <= p_at AND p_at < s.current_period_end
+     AND s.current_period_start <= p_at AND p_at < s.current_period_end;
+END;
 $$;
 
 -- Adds to a workspace's usage in the period of p_at and returns the period's totals (this
@@ -66,42 +70,45 @@ DECLARE
     v_id    uuid;
 BEGIN
     FOR attempt IN 1..4 LOOP
+        SELECT p.period_start, p.period_end INTO v_start, v_end
+        FROM usage_period(p_workspace_id, v_at) p;
+
         -- 1. The usual case, one statement: add to the first open counter of the period that
-        --    no transaction holds, and read the period's total beside it.
-        WITH period AS (
-            SELECT p.period_start FROM usage_period(p_workspace_id, v_at) p
-        ), bumped AS (
-            UPDATE workspace_usage u
-            SET conversations = u.conversations + p_conversations,
-                messages = u.messages + p_messages,
-                tokens_used = u.tokens_used + p_tokens
-            WHERE u.id = (SELECT f.id
-                          FROM workspace_usage f
-                          WHERE f.workspace_id = p_workspace_id
-                            AND f.period_start = (SELECT period.period_start FROM period)
-                            AND f.closed_at IS NULL
-                          ORDER BY f.shard
-                          LIMIT 1
-                          FOR NO KEY UPDATE SKIP LOCKED)
-            RETURNING u.id, u.period_start, u.conversations, u.messages
-        )
-        SELECT b.id, b.conversations + coalesce(o.conversations, 0),
-               b.messages + coalesce(o.messages, 0),
-               workspace_conversation_limit(p_workspace_id)
-        INTO v_id, conversations, messages, conversation_limit
-        FROM bumped b
-        CROSS JOIN LATERAL (
-            SELECT sum(o.conversations)::int AS conversations, sum(o.messages)::int AS messages
-            FROM workspace_usage o
-            WHERE o.workspace_id = p_workspace_id AND o.period_start = b.period_start
-              AND o.id <> b.id
-        ) o;
+        --    no transaction holds, and read the period's total beside it. A plain UPDATE, with
+        --    the total read in its RETURNING: the same UPDATE as a data-modifying CTE (WITH
+        --    bumped AS (UPDATE …) SELECT … FROM bumped) came back empty for 0.2-0.5% of calls
+        --    under 16 connections although free counters existed (measured on PostgreSQL 15:
+        --    0 of 69,000 plain, 169 of 68,000 in a CTE), and each of those created a counter, so
+        --    a busy period grew hundreds a minute. tests/usage.rs bounds the counters.
+        UPDATE workspace_usage u
+        SET conversations = u.conversations + p_conversations,
+            messages = u.messages + p_messages,
+            tokens_used = u.tokens_used + p_tokens
+        WHERE u.id = (SELECT f.id
+                      FROM workspace_usage f
+                      WHERE f.workspace_id = p_workspace_id
+                        AND f.period_start = v_start
+                        AND f.closed_at IS NULL
+                      ORDER BY f.shard
+                      LIMIT 1
+                      FOR NO KEY UPDATE SKIP LOCKED)
+        RETURNING u.id,
+                  u.conversations + coalesce((SELECT sum(o.conversations)::int
+                                             FROM workspace_usage o
+                                             WHERE o.workspace_id = p_workspace_id
+                                               AND o.period_start = v_start
+                                               AND o.id <> u.id), 0),
+                  u.messages + coalesce((SELECT sum(o.messages)::int
+                                        FROM workspace_usage o
+                                        WHERE o.workspace_id = p_workspace_id
+                                          AND o.period_start = v_start
+                                          AND o.id <> u.id), 0),
+                  workspace_conversation_limit(p_workspace_id)
+        INTO v_id, conversations, messages, conversation_limit;
         IF v_id IS NOT NULL THEN
             RETURN;
         END IF;
 
-        SELECT p.period_start, p.period_end INTO v_start, v_end
-        FROM usage_period(p_workspace_id, v_at) p;
 
         -- 2. No open counter is free: a new one. Shard 0 when the period has none yet
         --    (usage_reset has not run in it), else a number never used before
@@ -127,7 +134,8 @@ BEGIN
                     ELSE 0 END,
                p_conversations, p_messages, p_tokens
         FROM usage_closing c
-        WHERE CASE WHEN EXISTS (SELECT 1 FROM first) THEN NOT (SELECT first.closed FROM first)
+        WHERE c.id
+          AND CASE WHEN EXISTS (SELECT 1 FROM first) THEN NOT (SELECT first.closed FROM first)
                    ELSE v_end > c.closed_through END
         ON CONFLICT (workspace_id, period_start, shard) DO NOTHING
         RETURNING u.id INTO v_id;
@@ -147,7 +155,7 @@ BEGIN
         IF EXISTS (SELECT 1 FROM workspace_usage z
                    WHERE z.workspace_id = p_workspace_id AND z.period_start = v_start
                      AND z.shard = 0 AND z.closed_at IS NOT NULL)
-           OR v_end <= (SELECT c.closed_through FROM usage_closing c) THEN
+           OR v_end <= (SELECT c.closed_through FROM usage_closing c WHERE c.id) THEN
             v_at := clock_timestamp();
         END IF;
     END LOOP;
