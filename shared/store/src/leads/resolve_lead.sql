@@ -24,7 +24,9 @@
 -- the workspace's identities; and SET enable_seqscan = off prices a scan out, because the
 -- planner picks one for a table its statistics say is small (a plan cached on a connection
 -- while the table was empty stays cached as it grows). So each probe is a primary-key lookup
--- whatever the statistics say (shared/store/tests/scale.rs).
+-- whatever the statistics say (shared/store/tests/scale.rs). SET jit = off with it, as in
+-- ingest_web_agent (web_agent/ingest_web_agent.sql): that cost penalty must never make an
+-- index lookup worth compiling.
 
 -- Finds or creates the lead for a set of identities and attaches every identity to it.
 -- Returns the lead, whether it was created, the other leads that already owned one of the
@@ -49,6 +51,7 @@ CREATE OR REPLACE FUNCTION resolve_lead_identities(
 )
 LANGUAGE plpgsql
 SET enable_seqscan = off
+SET jit = off
 AS $$
 DECLARE
     v_kinds   text[];
@@ -164,6 +167,7 @@ CREATE OR REPLACE FUNCTION resolve_lead(
 )
 LANGUAGE plpgsql
 SET enable_seqscan = off
+SET jit = off
 AS $$
 DECLARE
     v_email_known boolean;

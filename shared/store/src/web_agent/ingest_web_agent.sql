@@ -71,9 +71,16 @@ $$;
 -- stops it from scanning a table it believes tiny). With scans priced out, every lookup uses
 -- its index from any statistics; shared/store/tests/scale.rs checks the plans and the buffers
 -- with 200,000 leads and statistics that say the tables are empty.
+--
+-- SET jit = off: a scan that has no index to use instead (a one-row table, say) keeps the
+-- penalty enable_seqscan = off adds to its cost, which puts the statement far above
+-- jit_above_cost; PostgreSQL then JIT-compiled that statement on every call (measured: 650 ms
+-- of a delivery in the shared ingest bench, the p99 of a whole run). An ingest is a few
+-- index lookups; JIT never pays for itself here.
 CREATE OR REPLACE FUNCTION ingest_web_agent(p jsonb, p_body jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 SET enable_seqscan = off
+SET jit = off
 AS $$
 DECLARE
     v_at             timestamptz := now();

@@ -68,11 +68,13 @@
 --
 -- SET enable_seqscan = off: as in ingest_web_agent (web_agent/ingest_web_agent.sql), every
 -- lookup here has an index, and none may become a scan because statistics are stale or a plan
--- was cached while the tables were small.
+-- was cached while the tables were small. SET jit = off: also as in ingest_web_agent (a scan
+-- with no index to use keeps that setting's cost penalty, and would be JIT-compiled on every call).
 
 CREATE OR REPLACE FUNCTION ingest_whatsapp(p_event_key text, p_payload jsonb, p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 SET enable_seqscan = off
+SET jit = off
 AS $$
 DECLARE
     v_event_id  uuid;
