@@ -32,12 +32,16 @@ $$;
 
 -- Records a delivery as applied, with its result (what a replay answers) and the reasons why
 -- parts of it could not be mapped (NULL when everything was). One write: an insert, or the
--- update of the row a failed attempt journaled. Returns the journal row's id.
+-- update of the row a failed attempt journaled. Returns the journal row's id. PL/pgSQL for its
+-- cached plan (see billing/effective_plan.sql).
 CREATE OR REPLACE FUNCTION journal_close(p_provider text, p_event_key text, p_workspace_id uuid,
                                          p_payload jsonb, p_result jsonb,
                                          p_error text DEFAULT NULL)
 RETURNS uuid
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id uuid;
+BEGIN
     INSERT INTO webhook_events AS e (provider, event_key, workspace_id, payload, processed_at,
                                      result, error)
     VALUES (p_provider, p_event_key, p_workspace_id, p_payload, clock_timestamp(), p_result,
@@ -50,5 +54,7 @@ LANGUAGE sql AS $$
             result = EXCLUDED.result,
             error = EXCLUDED.error,
             next_attempt_at = NULL
-    RETURNING e.id
+    RETURNING e.id INTO v_id;
+    RETURN v_id;
+END;
 $$;

@@ -11,11 +11,13 @@ $$;
 -- in one transaction (a WhatsApp batch) calls this once with every identity first.
 -- p_identities: [{"kind": "...", "value": "..."}, ...]
 CREATE OR REPLACE FUNCTION lock_lead_identities(p_workspace_id uuid, p_identities jsonb) RETURNS void
-LANGUAGE sql AS $$
-    SELECT count(pg_advisory_xact_lock(h))::int * 0
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM count(pg_advisory_xact_lock(h))
     FROM (
         SELECT DISTINCT hashtextextended(p_workspace_id::text || '/' || (i ->> 'kind') || '/' || (i ->> 'value'), 0) AS h
         FROM jsonb_array_elements(p_identities) AS i
         ORDER BY 1
-    ) locks
+    ) locks;
+END;
 $$;
