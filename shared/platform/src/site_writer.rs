@@ -85,6 +85,7 @@ impl AiWriter {
         let environment = crate::jobs::publish::lambda_environment();
         let mut builder = aws_sdk_bedrockruntime::Config::builder()
             .behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest())
+            .http_client(crate::jobs::publish::https_client())
             .region(environment.region)
             .retry_config(RetryConfig::disabled());
         if let Some(credentials) = environment.credentials {

@@ -369,7 +369,7 @@ fn tls_connector(
     root_cert_path: Option<&str>,
     verification: Verification,
 ) -> Result<tokio_postgres_rustls::MakeRustlsConnect, PoolSetupError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| PoolSetupError::Build(e.to_string()))?;

@@ -146,6 +146,7 @@ pub fn sqs_client(endpoint: Option<String>) -> aws_sdk_sqs::Client {
     let environment = lambda_environment();
     let mut builder = aws_sdk_sqs::Config::builder()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .http_client(https_client())
         .region(environment.region);
     if let Some(credentials) = environment.credentials {
         builder = builder.credentials_provider(credentials);
@@ -154,6 +155,18 @@ pub fn sqs_client(endpoint: Option<String>) -> aws_sdk_sqs::Client {
         builder = builder.endpoint_url(endpoint);
     }
     aws_sdk_sqs::Client::from_conf(builder.build())
+}
+
+/// The HTTPS client of the SDK clients built here: the SDK's own (hyper, rustls, the system's
+/// root certificates) on ring, the crypto provider the database's TLS uses, instead of the
+/// SDK's default aws-lc-rs, so a function links one crypto library.
+pub(crate) fn https_client() -> aws_sdk_sqs::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
 }
 
 /// What an AWS SDK client needs from the environment.
