@@ -201,6 +201,45 @@ async fn deleting_a_lead_deletes_its_sessions_messages_and_audit_rows() {
 }
 
 #[tokio::test]
+async fn deleting_a_workspace_deletes_its_audit_rows_and_no_others() {
+    let test = TestDb::new().await;
+    let client = test.client().await;
+    let (gone, _) = workspace_with_lead(&client, "gone").await;
+    let (kept, _) = workspace_with_lead(&client, "kept").await;
+    for ws in [&gone, &kept] {
+        client
+            .execute(
+                "INSERT INTO audit_logs (workspace_id, actor, event_type, entity_type)
+                 SELECT $1::text::uuid, 'system', 'task_overdue', 'task' FROM generate_series(1, 3)",
+                &[ws],
+            )
+            .await
+            .expect("audit rows");
+    }
+
+    client
+        .execute("DELETE FROM workspaces WHERE id = $1::text::uuid", &[&gone])
+        .await
+        .expect("delete the workspace");
+
+    let left: Vec<(String, i64)> = client
+        .query(
+            "SELECT workspace_id::text, count(*) FROM audit_logs GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("count audit rows")
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        left,
+        vec![(kept, 3)],
+        "the deleted workspace's audit trail goes with it (a trigger, not a foreign key: V21)"
+    );
+}
+
+#[tokio::test]
 async fn unified_leads_has_one_row_per_reachable_lead_with_its_latest_sessions() {
     let test = TestDb::new().await;
     let client = test.client().await;

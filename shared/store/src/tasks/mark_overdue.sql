@@ -16,10 +16,13 @@
 -- What a marked task costs (benches/jobs.rs: 1 M tasks, 600,000 due; V17 has the index side):
 -- - updated_at is set here rather than by the set_updated_at() trigger, whose WHEN clause (V17)
 --   then skips it: one PL/pgSQL call less per row. now() is what the trigger wrote.
--- - One audit row per task, as the audit trail promises (a task's history is its own rows). It
---   is the largest cost left: three B-tree inserts and a foreign-key check on workspaces per
---   row, about 14 s of CPU for 600,000 tasks. One row per workspace naming the tasks would cost
---   about 1 s, but a task's history would then be hidden in other rows' JSON; the trail wins.
+-- - One audit row per task, as the audit trail promises (a task's history is its own rows):
+--   three B-tree inserts per row (no foreign-key check since V21). One row per workspace
+--   naming the tasks would be cheaper, but a task's history would then be hidden in other rows'
+--   JSON; the trail wins.
+-- - Keys are time-ordered (V20): a task's new row version and its audit row go into the
+--   primary-key indexes next to the ones written just before, instead of at a random leaf.
+--   That took the bench's run from 13.2-14.7 s to 8.7-10.6 s on the same loaded machine.
 WITH marked AS (
     UPDATE tasks
     SET status = 'overdue', updated_at = now()
