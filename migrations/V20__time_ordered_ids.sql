@@ -14,7 +14,10 @@
 -- was created, which created_at already says. PostgreSQL 15 has no uuidv7() (18 has), hence
 -- this function: gen_random_uuid()'s bytes with the timestamp written over the first six and
 -- the version nibble changed from 4 to 7 (bits 52 and 53 of the bytea, counted from the least
--- significant bit of its first byte). A SQL function, so a column default inlines it.
+-- significant bit of its first byte). A SQL function, so a column default inlines it. It is
+-- defined here rather than among the SQL sources (shared/store/src/**/*.sql) because the column
+-- defaults below need it while migrating, before the sources are applied; it has no reason to
+-- change (a new layout would be a new function and a new migration).
 -- Existing rows keep their ids; only new rows get ordered ones.
 CREATE FUNCTION uuid_v7() RETURNS uuid
 LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
