@@ -174,7 +174,7 @@ async fn a_new_person_becomes_one_lead_with_session_message_identities_usage_and
 
     let usage = app
         .row(
-            "SELECT conversations, messages FROM workspace_usage WHERE workspace_id = $1",
+            "SELECT conversations, messages FROM workspace_period_usage WHERE workspace_id = $1",
             &[&app.tenant.workspace_id],
         )
         .await;
@@ -738,7 +738,7 @@ async fn fifty_concurrent_posts_for_one_person_make_one_lead_one_identity_per_ki
     let counters = app
         .row(
             "SELECT s.message_count, u.conversations, u.messages
-             FROM web_sessions s JOIN workspace_usage u USING (workspace_id)
+             FROM web_sessions s JOIN workspace_period_usage u USING (workspace_id)
              WHERE s.workspace_id = $1",
             &[&app.tenant.workspace_id],
         )

@@ -611,7 +611,7 @@ async fn one_message_in_twenty_different_batches_at_once_is_stored_once() {
     );
     let usage_messages: i32 = app
         .row(
-            "SELECT messages FROM workspace_usage WHERE workspace_id = $1",
+            "SELECT messages FROM workspace_period_usage WHERE workspace_id = $1",
             &[&app.tenant.workspace_id],
         )
         .await
@@ -1235,7 +1235,7 @@ async fn usage_counts_messages_and_one_conversation_per_customer_service_window(
 
     let usage = app
         .row(
-            "SELECT conversations, messages FROM workspace_usage WHERE workspace_id = $1",
+            "SELECT conversations, messages FROM workspace_period_usage WHERE workspace_id = $1",
             &[&app.tenant.workspace_id],
         )
         .await;
