@@ -6,7 +6,13 @@
 //! slowest):
 //! - init: from exec to the first `GET …/invocation/next`;
 //! - first invocation: from handing over the event to the response, which includes the first
-//!   database connection, the first statements and (web-agent) the first SQS call.
+//!   database connection, the first statements and (web-agent, whatsapp) the first SQS call;
+//! - second invocation: the same work on the now warm instance (a new delivery);
+//!
+//! and the median SendMessageBatch of a warm client to the same SQS server (moto), the share
+//! of each invocation that is the server's own. `COLD_START_TRACE=<RUST_LOG filter>` also
+//! prints the first cold start's log lines, timed from the hand-over of its event (the
+//! `publish_jobs` lines time the SQS call and the outbox update).
 //!
 //! Run with `scripts/bench-cold-start`, which builds the release binaries first. Each run gets
 //! its own delivery (a new message id, re-signed for WhatsApp), so every first invocation does
@@ -20,6 +26,9 @@ use lead_engine_tests::runtime_api::{
     Outcome, RuntimeApi, lambda_command, sample, workspace_binary,
 };
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use store::testing::TestDb;
 
@@ -68,33 +77,122 @@ type EventForRun = fn(usize) -> Value;
 struct Timing {
     init: Duration,
     first_invocation: Duration,
+    second_invocation: Duration,
 }
 
-async fn cold_start(name: &str, event: Value, env: &[(&str, &str)]) -> Timing {
-    let runtime = RuntimeApi::start(vec![event]).await;
+/// `COLD_START_TRACE`, if set: the `RUST_LOG` filter for the first cold start of each
+/// function, whose log lines are then printed with when they arrived (ms from the hand-over of
+/// the first event; negative during init). For example
+/// `COLD_START_TRACE=platform=debug,aws_smithy_runtime=debug scripts/bench-cold-start`.
+fn trace_filter() -> Option<String> {
+    std::env::var("COLD_START_TRACE")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// A function's stdout lines, each with when it arrived.
+type Lines = Arc<Mutex<Vec<(Instant, String)>>>;
+
+/// One cold start, handed two events: the first invocation is the cold one, the second shows
+/// the same work on a warm instance.
+async fn cold_start(
+    name: &str,
+    events: [Value; 2],
+    env: &[(&str, &str)],
+    trace: Option<&str>,
+) -> Timing {
+    let runtime = RuntimeApi::start(events.into()).await;
     let mut command = lambda_command(name, &runtime, env);
+    if let Some(filter) = trace {
+        command.env("RUST_LOG", filter).stdout(Stdio::piped());
+    }
     let started = Instant::now();
     let mut child = command.spawn().expect("start the function");
-    let outcomes = runtime.outcomes(1, Duration::from_secs(30)).await;
+    let lines: Lines = Arc::default();
+    let reader = child.stdout.take().map(|stdout| {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                lines
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((Instant::now(), line));
+            }
+        })
+    });
+    let outcomes = runtime.outcomes(2, Duration::from_secs(30)).await;
     let _ = child.kill();
     let _ = child.wait();
+    if let Some(reader) = reader {
+        let _ = reader.join();
+    }
 
     let first_poll = runtime
         .first_poll()
         .expect("the function asked for an event");
-    let handed = runtime.handed()[0].1;
-    match outcomes.first() {
+    let handed = runtime.handed();
+    let responded = |i: usize| match outcomes.get(i) {
         Some(Outcome::Response { at, body, .. }) => {
             if let Some(status) = body["statusCode"].as_u64() {
                 assert!(status < 300, "{name} answered {status}: {body}");
             }
-            Timing {
-                init: first_poll - started,
-                first_invocation: *at - handed,
-            }
+            *at - handed[i].1
         }
-        other => panic!("{name}: no response ({other:?})"),
+        other => panic!("{name}: no response to event {i} ({other:?})"),
+    };
+    let timing = Timing {
+        init: first_poll - started,
+        first_invocation: responded(0),
+        second_invocation: responded(1),
+    };
+    if trace.is_some() {
+        println!("{name}: log lines, ms from handing over the first event");
+        println!("  {:>8.1}  (exec)", signed_millis(started, handed[0].1));
+        println!(
+            "  {:>8.1}  (first /next)",
+            signed_millis(first_poll, handed[0].1)
+        );
+        for (at, line) in lines.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            println!("  {:>8.1}  {line}", signed_millis(*at, handed[0].1));
+        }
+        println!(
+            "  {:>8.1}  (first response)",
+            timing.first_invocation.as_secs_f64() * 1000.0
+        );
     }
+    timing
+}
+
+/// `at` relative to `origin`, in ms.
+fn signed_millis(at: Instant, origin: Instant) -> f64 {
+    if at >= origin {
+        (at - origin).as_secs_f64() * 1000.0
+    } else {
+        -(origin - at).as_secs_f64() * 1000.0
+    }
+}
+
+/// The median time of a warm client's SendMessageBatch to the same server, so the SQS
+/// server's own share of a first invocation can be told apart from the function's.
+async fn warm_send_message_batch(client: &aws_sdk_sqs::Client, url: &str) -> Duration {
+    let mut times = Vec::new();
+    for i in 0..RUNS {
+        let entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+            .id(format!("warm{i}"))
+            .message_body("{}")
+            .build()
+            .expect("an entry");
+        let started = Instant::now();
+        client
+            .send_message_batch()
+            .queue_url(url)
+            .entries(entry)
+            .send()
+            .await
+            .expect("SendMessageBatch");
+        times.push(started.elapsed());
+    }
+    median(times)
 }
 
 fn median(mut values: Vec<Duration>) -> Duration {
@@ -143,6 +241,11 @@ async fn main() {
         ("WHATSAPP_VERIFY_TOKEN", "local_verify_token"),
     ];
 
+    let trace = trace_filter();
+    let sqs_client = sqs.client();
+    // The queue's first call is made; these are warm.
+    let warm_sqs = warm_send_message_batch(&sqs_client, &scoring).await;
+
     let functions: [(&str, EventForRun); 3] = [
         ("web-agent", web_agent_event),
         ("whatsapp", whatsapp_event),
@@ -150,8 +253,8 @@ async fn main() {
     ];
     println!("cold start: {RUNS} runs each, median (slowest)");
     println!(
-        "{:<12} {:>10} {:>22} {:>26}",
-        "function", "binary", "init (exec → next)", "first invocation"
+        "{:<12} {:>10} {:>22} {:>24} {:>24}",
+        "function", "binary", "init (exec → next)", "first invocation", "second invocation"
     );
     for (name, event) in functions {
         let size = std::fs::metadata(workspace_binary(name))
@@ -159,20 +262,30 @@ async fn main() {
             .unwrap_or(0);
         let mut init = Vec::new();
         let mut first = Vec::new();
+        let mut second = Vec::new();
         for run in 0..RUNS {
-            let timing = cold_start(name, event(run), &env).await;
+            let events = [event(run), event(RUNS + run)];
+            let trace = trace.as_deref().filter(|_| run == 0);
+            let timing = cold_start(name, events, &env, trace).await;
             init.push(timing.init);
             first.push(timing.first_invocation);
+            second.push(timing.second_invocation);
         }
         let slowest = |values: &[Duration]| values.iter().max().copied().unwrap_or_default();
         println!(
-            "{:<12} {:>8.1} MB {:>12} ({:>8}) {:>14} ({:>8})",
+            "{:<12} {:>8.1} MB {:>12} ({:>8}) {:>12} ({:>8}) {:>12} ({:>8})",
             name,
             size as f64 / 1e6,
             millis(median(init.clone())),
             millis(slowest(&init)),
             millis(median(first.clone())),
             millis(slowest(&first)),
+            millis(median(second.clone())),
+            millis(slowest(&second)),
         );
     }
+    println!(
+        "SendMessageBatch of one entry to the same SQS server from a warm client: {} (median of {RUNS})",
+        millis(warm_sqs)
+    );
 }

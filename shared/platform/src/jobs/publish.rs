@@ -6,7 +6,7 @@
 use crate::config::{self, ConfigError};
 use domain::jobs::Queue;
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use store::outbox::{self, OutboxMessage};
 use store::{Db, StoreError};
 use tokio::sync::mpsc;
@@ -103,7 +103,14 @@ impl SqsSink {
                 Err(err) => return fail_all(chunk, &err.to_string()),
             }
         }
-        let output = match request.send().await {
+        let started = Instant::now();
+        let sent = request.send().await;
+        tracing::debug!(
+            entries = chunk.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "sqs send_message_batch"
+        );
+        let output = match sent {
             Ok(output) => output,
             Err(err) => {
                 let message = crate::problem::error_chain(&err);
@@ -143,6 +150,7 @@ fn fail_all(chunk: &[OutboxMessage], message: &str) -> Vec<(i64, Result<(), Publ
 /// at init or on the first call. `endpoint` points it at an SQS-compatible server (moto,
 /// ElasticMQ) locally.
 pub fn sqs_client(endpoint: Option<String>) -> aws_sdk_sqs::Client {
+    let started = Instant::now();
     let environment = lambda_environment();
     let mut builder = aws_sdk_sqs::Config::builder()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
@@ -154,7 +162,12 @@ pub fn sqs_client(endpoint: Option<String>) -> aws_sdk_sqs::Client {
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
-    aws_sdk_sqs::Client::from_conf(builder.build())
+    let client = aws_sdk_sqs::Client::from_conf(builder.build());
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "sqs client built"
+    );
+    client
 }
 
 /// The HTTPS client of the SDK clients built here: the SDK's own (hyper, rustls, the system's
@@ -317,8 +330,18 @@ impl Publisher {
         }
     }
 
+    /// Publishes, then records the outcome. Its span and the debug line `jobs published` time
+    /// the two halves (the SQS call, the outbox update), as the cold-start bench reads them.
+    #[tracing::instrument(
+        name = "publish_jobs",
+        level = "debug",
+        skip_all,
+        fields(jobs = messages.len())
+    )]
     async fn publish(&self, messages: &[OutboxMessage]) -> Result<(usize, usize), StoreError> {
+        let started = Instant::now();
         let outcomes = self.sink.send(messages).await;
+        let sent = started.elapsed();
         let mut published = Vec::new();
         let mut failed = Vec::new();
         for (id, outcome) in outcomes {
@@ -333,6 +356,13 @@ impl Publisher {
         let client = self.db.client().await?;
         outbox::mark_published(&**client, &published).await?;
         outbox::mark_failed(&**client, &failed).await?;
+        tracing::debug!(
+            published = published.len(),
+            failed = failed.len(),
+            send_ms = sent.as_secs_f64() * 1000.0,
+            record_ms = (started.elapsed() - sent).as_secs_f64() * 1000.0,
+            "jobs published"
+        );
         Ok((published.len(), failed.len()))
     }
 
