@@ -12,8 +12,8 @@ async fn the_relay_reports_how_long_the_oldest_unpublished_row_has_waited() {
     world
         .execute(
             "INSERT INTO outbox (queue, payload, created_at, available_at, published_at) VALUES
-             ('scoring', '{}', '2026-12-01T09:00:00Z', '2026-12-02T00:00:00Z', NULL),
-             ('scoring', '{}', '2026-12-01T09:10:00Z', '2026-12-02T00:00:00Z', NULL),
+             ('scoring', '{}', '2026-12-01T09:00:00Z', now() + interval '1 day', NULL),
+             ('scoring', '{}', '2026-12-01T09:10:00Z', now() + interval '1 day', NULL),
              ('sites',   '{}', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z', '2026-11-01T00:00:01Z')",
         )
         .await;
@@ -46,7 +46,7 @@ async fn the_replay_reports_every_delivery_still_not_applied() {
             "INSERT INTO webhook_events (provider, event_key, payload, processed_at,
                                          next_attempt_at, failed_at) VALUES
              ('stripe', 'evt_applied', '{}', now(), NULL, NULL),
-             ('stripe', 'evt_waiting', '{}', NULL, '2026-12-02T00:00:00Z', NULL),
+             ('stripe', 'evt_waiting', '{}', NULL, now() + interval '1 day', NULL),
              ('stripe', 'evt_given_up', '{}', NULL, NULL, '2026-11-30T00:00:00Z')",
         )
         .await;
