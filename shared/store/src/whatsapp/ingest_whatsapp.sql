@@ -66,15 +66,31 @@
 --    delivery_status and metadata change, never a key, so inserting an intent that references
 --    a message never waits for it). Serialises status updates of the same messages.
 --
--- SET enable_seqscan = off: as in ingest_web_agent (web_agent/ingest_web_agent.sql), every
--- lookup here has an index, and none may become a scan because statistics are stale or a plan
--- was cached while the tables were small. SET jit = off: also as in ingest_web_agent (a scan
--- with no index to use keeps that setting's cost penalty, and would be JIT-compiled on every call).
+-- Planner settings, for the whole call (the functions it calls included):
+-- * SET enable_seqscan = off: as in ingest_web_agent (web_agent/ingest_web_agent.sql), every
+--   lookup here has an index, and none may become a scan because statistics are stale or a plan
+--   was cached while the tables were small.
+-- * SET jit = off: also as in ingest_web_agent (a scan with no index to use keeps that setting's
+--   cost penalty, and would be JIT-compiled on every call).
+-- * SET enable_mergejoin = off, enable_hashjoin = off, enable_bitmapscan = off: a delivery is
+--   a handful of rows (Meta batches a few dozen at most), and the planner, which guesses 100
+--   rows for every jsonb_to_recordset, joined them to leads with a merge join that walked
+--   leads_pkey from its start: every lead of the workspace read on each delivery (step 5 took
+--   1.17 ms instead of 0.65 ms with 2,000 leads, and grew with the table). Nested loops over
+--   index probes are the right plan for every join here at any table size, and a plain index
+--   scan for every lookup (each returns a row or two; a bitmap scan is for many). With those
+--   plans out of the running, the generic plan of each statement costs what the custom ones do,
+--   so PostgreSQL keeps it after five calls instead of re-planning step 5 on every delivery as
+--   it did (5.5 ms of planning per call at 16 connections). shared/store/tests/scale.rs checks
+--   the buffers with 200,000 leads.
 
 CREATE OR REPLACE FUNCTION ingest_whatsapp(p_event_key text, p_payload jsonb, p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 SET enable_seqscan = off
 SET jit = off
+SET enable_mergejoin = off
+SET enable_hashjoin = off
+SET enable_bitmapscan = off
 AS $$
 DECLARE
     v_event_id  uuid;
@@ -93,8 +109,11 @@ BEGIN
         RETURN jsonb_build_object('duplicate', true);
     END IF;
 
-    -- 2. Each change's workspace, from the number that received it.
-    SELECT coalesce(jsonb_agg(jsonb_build_object('idx', c.idx, 'workspace_id', wc.workspace_id,
+    -- 2. Each change's workspace, from the number that received it, and the journal row's
+    --    workspace: the one workspace of every mapped change, when there is exactly one.
+    SELECT CASE WHEN count(DISTINCT wc.workspace_id) = 1
+                THEN (array_agg(wc.workspace_id) FILTER (WHERE wc.workspace_id IS NOT NULL))[1] END,
+           coalesce(jsonb_agg(jsonb_build_object('idx', c.idx, 'workspace_id', wc.workspace_id,
                                                  'phone_number_id', c.phone_number_id))
                     FILTER (WHERE wc.workspace_id IS NOT NULL), '[]'::jsonb),
            v_reasons || coalesce(jsonb_agg(to_jsonb(
@@ -106,20 +125,23 @@ BEGIN
                FILTER (WHERE wc.workspace_id IS NULL
                          AND (c.phone_number_id IS NOT NULL OR c.messages + c.statuses > 0)),
                '[]'::jsonb)
-    INTO v_changes, v_reasons
+    INTO v_workspace, v_changes, v_reasons
     FROM jsonb_to_recordset(p -> 'changes') AS c (idx int, path text, phone_number_id text,
                                                   messages int, statuses int)
     LEFT JOIN whatsapp_channels wc ON wc.phone_number_id = c.phone_number_id;
 
     -- 3. Every identity of the batch, locked once, workspace by workspace in id order (within a
-    --    workspace lock_lead_identities sorts), so the global lock order is fixed.
-    PERFORM lock_lead_identities(l.workspace_id, l.identities)
-    FROM (SELECT ch.workspace_id, jsonb_agg(DISTINCT i.identity) AS identities
-          FROM jsonb_to_recordset(p -> 'messages') AS m (change int, identities jsonb)
-          JOIN jsonb_to_recordset(v_changes) AS ch (idx int, workspace_id uuid) ON ch.idx = m.change
-          CROSS JOIN LATERAL jsonb_array_elements(m.identities) AS i (identity)
-          GROUP BY ch.workspace_id
-          ORDER BY ch.workspace_id) l;
+    --    workspace lock_lead_identities sorts), so the global lock order is fixed. A delivery of
+    --    one message has one sender, whose identities resolve_lead_identities locks itself.
+    IF jsonb_array_length(p -> 'messages') > 1 THEN
+        PERFORM lock_lead_identities(l.workspace_id, l.identities)
+        FROM (SELECT ch.workspace_id, jsonb_agg(DISTINCT i.identity) AS identities
+              FROM jsonb_to_recordset(p -> 'messages') AS m (change int, identities jsonb)
+              JOIN jsonb_to_recordset(v_changes) AS ch (idx int, workspace_id uuid) ON ch.idx = m.change
+              CROSS JOIN LATERAL jsonb_array_elements(m.identities) AS i (identity)
+              GROUP BY ch.workspace_id
+              ORDER BY ch.workspace_id) l;
+    END IF;
 
 
     -- 4. One lead per distinct sender of a message not stored yet (resolve_lead_identities: the
@@ -216,25 +238,35 @@ BEGIN
         SELECT s.*, coalesce(ex.wa_id_or_bsuid, s.wa_id, s.bsuid) AS session_key,
                ex.window_expires_at AS open_until
         FROM per_lead_session s
-        -- Two lookups, each on its own index, rather than one with "lead OR key": an OR of
+        -- Separate lookups, each on its own index, rather than one with "lead OR key": an OR of
         -- the two cannot use either index and read every session of the workspace on the
         -- number (a 200,000-lead workspace made each delivery ten times slower).
         LEFT JOIN LATERAL (
             SELECT w.wa_id_or_bsuid, w.window_expires_at
             FROM ((SELECT o.wa_id_or_bsuid, o.window_expires_at, o.last_message_at, true AS own
                    FROM whatsapp_sessions o
-                   WHERE o.lead_id = s.lead_id AND o.workspace_id = s.workspace_id
-                     AND o.phone_number_id = s.phone_number_id
+                   -- By the lead, not the workspace (a lead id is one workspace's): the only
+                   -- index this can probe is whatsapp_sessions_lead_idx. With the workspace
+                   -- here too, a plan made from stale statistics probed (workspace, number) and
+                   -- filtered every session on the number (scale.rs: 6,000 buffers).
+                   WHERE o.lead_id = s.lead_id AND o.phone_number_id = s.phone_number_id
                    ORDER BY o.last_message_at DESC NULLS LAST
                    LIMIT 1)
+                  UNION ALL
+                  -- The key lookups, one equality each: "IN (wa_id, bsuid)" left the planner
+                  -- free to probe (workspace, number) and filter on the key, which reads every
+                  -- session on the number when a plan made on small tables is kept.
+                  (SELECT k.wa_id_or_bsuid, k.window_expires_at, k.last_message_at,
+                          k.lead_id = s.lead_id AS own
+                   FROM whatsapp_sessions k
+                   WHERE k.workspace_id = s.workspace_id AND k.phone_number_id = s.phone_number_id
+                     AND k.wa_id_or_bsuid = s.wa_id)
                   UNION ALL
                   (SELECT k.wa_id_or_bsuid, k.window_expires_at, k.last_message_at,
                           k.lead_id = s.lead_id AS own
                    FROM whatsapp_sessions k
                    WHERE k.workspace_id = s.workspace_id AND k.phone_number_id = s.phone_number_id
-                     AND k.wa_id_or_bsuid IN (s.wa_id, s.bsuid)
-                   ORDER BY k.last_message_at DESC NULLS LAST
-                   LIMIT 1)) w
+                     AND k.wa_id_or_bsuid = s.bsuid)) w
             ORDER BY w.own DESC, w.last_message_at DESC NULLS LAST
             LIMIT 1
         ) ex ON true
@@ -355,10 +387,16 @@ BEGIN
         'sessions', (SELECT count(*) FROM sessions),
         'consent_changes', (SELECT count(*) FROM consent_audit),
         'leads_updated', (SELECT count(*) FROM leads_updated),
-        'leads', (SELECT coalesce(jsonb_agg(jsonb_build_object('workspace_id', workspace_id,
-                                                               'lead_id', lead_id)
-                                            ORDER BY lead_id), '[]'::jsonb)
-                  FROM per_lead),
+        'leads', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                                'workspace_id', pl.workspace_id,
+                                                'lead_id', pl.lead_id,
+                                                'created', coalesce(s.created, false))
+                                            ORDER BY pl.lead_id), '[]'::jsonb)
+                  FROM per_lead pl
+                  LEFT JOIN LATERAL (SELECT bool_or(s.created) AS created
+                                     FROM jsonb_to_recordset(v_senders) AS s (lead_id uuid,
+                                                                              created boolean)
+                                     WHERE s.lead_id = pl.lead_id) s ON true),
         'usage', (SELECT coalesce(jsonb_agg(jsonb_build_object('workspace_id', workspace_id,
                                                                'conversations', conversations,
                                                                'messages', messages)), '[]'::jsonb)
@@ -367,87 +405,84 @@ BEGIN
                         FROM per_session GROUP BY workspace_id) u))
     INTO v_written;
 
-    -- 6. Usage counters, one atomic upsert per workspace (add_usage, billing/usage.sql).
-    SELECT coalesce(jsonb_agg(jsonb_build_object('workspace_id', w.workspace_id,
-                                                 'conversations', u.conversations,
-                                                 'messages', u.messages,
-                                                 'conversation_limit', u.conversation_limit)),
-                    '[]'::jsonb)
-    INTO v_usage
-    FROM jsonb_to_recordset(v_written -> 'usage') AS w (workspace_id uuid, conversations int,
-                                                       messages int)
-    CROSS JOIN LATERAL add_usage(w.workspace_id, now(), w.conversations, w.messages) u;
+    -- 6. Usage counters, one atomic upsert per workspace (add_usage, billing/usage.sql), and
+    -- 7. one score_lead job per lead that got a message (enqueue_score_lead, outbox/enqueue.sql),
+    --    in one statement.
+    SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object('workspace_id', w.workspace_id,
+                                                         'conversations', u.conversations,
+                                                         'messages', u.messages,
+                                                         'conversation_limit', u.conversation_limit)),
+                            '[]'::jsonb)
+            FROM jsonb_to_recordset(v_written -> 'usage') AS w (workspace_id uuid, conversations int,
+                                                               messages int)
+            CROSS JOIN LATERAL add_usage(w.workspace_id, now(), w.conversations, w.messages) u),
+           (SELECT coalesce(jsonb_agg(jsonb_build_object('id', j.id, 'queue', 'scoring',
+                                                         'payload', j.payload) ORDER BY j.id),
+                            '[]'::jsonb)
+            FROM jsonb_to_recordset(v_written -> 'leads') AS l (workspace_id uuid, lead_id uuid)
+            CROSS JOIN LATERAL enqueue_score_lead(l.workspace_id, l.lead_id, 'whatsapp_message') j)
+    INTO v_usage, v_jobs;
 
-    -- 7. One score_lead job per lead that got a message (enqueue_score_lead, outbox/enqueue.sql).
-    SELECT coalesce(jsonb_agg(jsonb_build_object('id', j.id, 'queue', 'scoring',
-                                                 'payload', j.payload) ORDER BY j.id), '[]'::jsonb)
-    INTO v_jobs
-    FROM jsonb_to_recordset(v_written -> 'leads') AS l (workspace_id uuid, lead_id uuid)
-    CROSS JOIN LATERAL enqueue_score_lead(l.workspace_id, l.lead_id, 'whatsapp_message') j;
+    -- 8. Statuses of our outgoing messages (none in a delivery of messages): lock the rows in id
+    --    order (FOR NO KEY UPDATE: no key changes, so a foreign-key check against a message never
+    --    waits), then move each forward.
+    IF jsonb_array_length(p -> 'statuses') > 0 THEN
+        PERFORM 1
+        FROM conversations c
+        WHERE c.id IN (
+            SELECT c2.id
+            FROM jsonb_to_recordset(p -> 'statuses') AS s (change int, wamid text)
+            JOIN jsonb_to_recordset(v_changes) AS ch (idx int, workspace_id uuid) ON ch.idx = s.change
+            JOIN conversations c2 ON c2.workspace_id = ch.workspace_id AND c2.channel = 'whatsapp'
+                                 AND c2.external_id = s.wamid AND c2.sender <> 'customer')
+        ORDER BY c.id
+        FOR NO KEY UPDATE;
 
-    -- 8. Statuses of our outgoing messages: lock the rows in id order (FOR NO KEY UPDATE: no key
-    --    changes, so a foreign-key check against a message never waits), then move each forward.
-    PERFORM 1
-    FROM conversations c
-    WHERE c.id IN (
-        SELECT c2.id
-        FROM jsonb_to_recordset(p -> 'statuses') AS s (change int, wamid text)
-        JOIN jsonb_to_recordset(v_changes) AS ch (idx int, workspace_id uuid) ON ch.idx = s.change
-        JOIN conversations c2 ON c2.workspace_id = ch.workspace_id AND c2.channel = 'whatsapp'
-                             AND c2.external_id = s.wamid AND c2.sender <> 'customer')
-    ORDER BY c.id
-    FOR NO KEY UPDATE;
+        WITH st AS (
+            SELECT s.*, ch.workspace_id
+            FROM jsonb_to_recordset(p -> 'statuses') AS s (i int, change int, path text, wamid text,
+                                                           status text, at timestamptz, metadata jsonb)
+            JOIN jsonb_to_recordset(v_changes) AS ch (idx int, workspace_id uuid) ON ch.idx = s.change
+        ), matched AS (
+            SELECT st.*, c.id AS conversation_id
+            FROM st
+            JOIN conversations c ON c.workspace_id = st.workspace_id AND c.channel = 'whatsapp'
+                                AND c.external_id = st.wamid AND c.sender <> 'customer'
+        ), per_message AS (
+            SELECT conversation_id,
+                   (array_agg(status ORDER BY delivery_status_rank(status) DESC, at DESC))[1] AS best,
+                   jsonb_object_agg(status, metadata || jsonb_build_object('timestamp', at)
+                                    ORDER BY at) AS details
+            FROM matched
+            GROUP BY conversation_id
+        ), updated AS (
+            UPDATE conversations c SET
+                delivery_status = CASE
+                    WHEN c.delivery_status IS DISTINCT FROM 'failed'
+                     AND delivery_status_rank(pm.best) > delivery_status_rank(c.delivery_status)
+                    THEN pm.best ELSE c.delivery_status END,
+                metadata = jsonb_set(c.metadata, '{delivery}',
+                                     coalesce(c.metadata -> 'delivery', '{}'::jsonb) || pm.details)
+            FROM per_message pm
+            WHERE c.id = pm.conversation_id
+              AND ((c.delivery_status IS DISTINCT FROM 'failed'
+                    AND delivery_status_rank(pm.best) > delivery_status_rank(c.delivery_status))
+                   OR NOT coalesce(c.metadata -> 'delivery', '{}'::jsonb) @> pm.details)
+            RETURNING c.id
+        )
+        SELECT jsonb_build_object(
+            'matched', (SELECT count(*) FROM matched),
+            'updated', (SELECT count(*) FROM updated),
+            'reasons', (SELECT coalesce(jsonb_agg(to_jsonb(st.path || ': status ' || st.status
+                                                           || ' matches no outgoing message we stored')
+                                                  ORDER BY st.i), '[]'::jsonb)
+                        FROM st
+                        WHERE NOT EXISTS (SELECT 1 FROM matched WHERE matched.i = st.i)))
+        INTO v_statuses;
+        v_reasons := v_reasons || (v_statuses -> 'reasons');
+    END IF;
 
-    WITH st AS (
-        SELECT s.*, ch.workspace_id
-        FROM jsonb_to_recordset(p -> 'statuses') AS s (i int, change int, path text, wamid text,
-                                                       status text, at timestamptz, metadata jsonb)
-        JOIN jsonb_to_recordset(v_changes) AS ch (idx int, workspace_id uuid) ON ch.idx = s.change
-    ), matched AS (
-        SELECT st.*, c.id AS conversation_id
-        FROM st
-        JOIN conversations c ON c.workspace_id = st.workspace_id AND c.channel = 'whatsapp'
-                            AND c.external_id = st.wamid AND c.sender <> 'customer'
-    ), per_message AS (
-        SELECT conversation_id,
-               (array_agg(status ORDER BY delivery_status_rank(status) DESC, at DESC))[1] AS best,
-               jsonb_object_agg(status, metadata || jsonb_build_object('timestamp', at)
-                                ORDER BY at) AS details
-        FROM matched
-        GROUP BY conversation_id
-    ), updated AS (
-        UPDATE conversations c SET
-            delivery_status = CASE
-                WHEN c.delivery_status IS DISTINCT FROM 'failed'
-                 AND delivery_status_rank(pm.best) > delivery_status_rank(c.delivery_status)
-                THEN pm.best ELSE c.delivery_status END,
-            metadata = jsonb_set(c.metadata, '{delivery}',
-                                 coalesce(c.metadata -> 'delivery', '{}'::jsonb) || pm.details)
-        FROM per_message pm
-        WHERE c.id = pm.conversation_id
-          AND ((c.delivery_status IS DISTINCT FROM 'failed'
-                AND delivery_status_rank(pm.best) > delivery_status_rank(c.delivery_status))
-               OR NOT coalesce(c.metadata -> 'delivery', '{}'::jsonb) @> pm.details)
-        RETURNING c.id
-    )
-    SELECT jsonb_build_object(
-        'matched', (SELECT count(*) FROM matched),
-        'updated', (SELECT count(*) FROM updated),
-        'reasons', (SELECT coalesce(jsonb_agg(to_jsonb(st.path || ': status ' || st.status
-                                                       || ' matches no outgoing message we stored')
-                                              ORDER BY st.i), '[]'::jsonb)
-                    FROM st
-                    WHERE NOT EXISTS (SELECT 1 FROM matched WHERE matched.i = st.i)))
-    INTO v_statuses;
-    v_reasons := v_reasons || (v_statuses -> 'reasons');
-
-    -- 9. The journal row is complete: its workspace when there is exactly one, and why any
-    --    part was not applied.
-    SELECT CASE WHEN count(DISTINCT ch.workspace_id) = 1
-                THEN (array_agg(ch.workspace_id))[1] END
-    INTO v_workspace
-    FROM jsonb_to_recordset(v_changes) AS ch (workspace_id uuid);
-
+    -- 9. The journal row is complete: its workspace (step 2) and why any part was not applied.
     v_event_id := journal_close('whatsapp', p_event_key, v_workspace, p_payload,
                                 jsonb_build_object('applied', true),
                                 (SELECT string_agg(r, '; ') FROM jsonb_array_elements_text(v_reasons) AS r));
@@ -457,15 +492,9 @@ BEGIN
         'event_id', v_event_id,
         'workspace_id', v_workspace,
         'messages_stored', v_written -> 'messages_stored',
-        'statuses_matched', v_statuses -> 'matched',
-        'statuses_updated', v_statuses -> 'updated',
-        'leads', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                                     'lead_id', l.lead_id,
-                                     'created', coalesce((SELECT bool_or((s ->> 'created')::boolean)
-                                                          FROM jsonb_array_elements(v_senders) s
-                                                          WHERE (s ->> 'lead_id')::uuid = l.lead_id),
-                                                         false))), '[]'::jsonb)
-                  FROM jsonb_to_recordset(v_written -> 'leads') AS l (lead_id uuid)),
+        'statuses_matched', coalesce(v_statuses -> 'matched', '0'),
+        'statuses_updated', coalesce(v_statuses -> 'updated', '0'),
+        'leads', v_written -> 'leads',
         'jobs', v_jobs,
         'usage', v_usage,
         'reasons', v_reasons);
