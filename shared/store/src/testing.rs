@@ -160,6 +160,46 @@ pub async fn load_web_leads(client: &tokio_postgres::Client, workspace: uuid::Uu
         .expect("load the leads");
 }
 
+/// Loads `count` WhatsApp leads into `workspace` in one statement: each with a phone
+/// (`+9197…`, none of them a `+9198…` person the benches and scale tests send) and its WhatsApp
+/// id as identities, a session on `phone_number_id` and one customer message. For the scale test
+/// and the WhatsApp ingest bench.
+pub async fn load_whatsapp_leads(
+    client: &tokio_postgres::Client,
+    workspace: uuid::Uuid,
+    phone_number_id: &str,
+    count: i64,
+) {
+    client
+        .execute(
+            "WITH l AS (
+                 INSERT INTO leads (workspace_id, name, phone_e164, phone_raw, first_touchpoint,
+                                    last_touchpoint, last_interaction_at, last_customer_message_at)
+                 SELECT $1, 'Lead ' || g, '+9197' || lpad(g::text, 8, '0'),
+                        '9197' || lpad(g::text, 8, '0'), 'whatsapp', 'whatsapp', now(), now()
+                 FROM generate_series(1, $2::bigint) g
+                 RETURNING id, phone_e164, phone_raw
+             ), i AS (
+                 INSERT INTO lead_identities (workspace_id, kind, value, lead_id)
+                 SELECT $1, k.kind, k.value, l.id
+                 FROM l CROSS JOIN LATERAL (VALUES ('phone', l.phone_e164),
+                                                   ('whatsapp_id', l.phone_raw)) k (kind, value)
+             ), c AS (
+                 INSERT INTO conversations (workspace_id, lead_id, channel, sender, content,
+                                            message_type, external_id, sent_at)
+                 SELECT $1, l.id, 'whatsapp', 'customer', 'Hello', 'text', 'wamid.bulk-' || l.phone_raw, now()
+                 FROM l
+             )
+             INSERT INTO whatsapp_sessions (workspace_id, lead_id, phone_number_id, wa_id_or_bsuid,
+                                            wa_id, message_count, last_message_at, window_expires_at)
+             SELECT $1, l.id, $3, l.phone_raw, l.phone_raw, 1, now(), now() + interval '24 hours'
+             FROM l",
+            &[&workspace, &count, &phone_number_id],
+        )
+        .await
+        .expect("load the leads");
+}
+
 /// `url` with its database name replaced.
 pub fn database_url(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {

@@ -30,8 +30,9 @@ use uuid::Uuid;
 /// `webhook_events.provider` of every WhatsApp delivery.
 pub const PROVIDER: &str = "whatsapp";
 
-/// The whole write; `$2` is the journal payload as JSON text (see [`Delivery::payload`]).
-const INGEST_SQL: &str = "SELECT ingest_whatsapp($1, $2::text::jsonb, $3)";
+/// The whole write: `$1` the journal key ([`Delivery::event_key`]), `$2` the journal payload as
+/// JSON text ([`Delivery::payload`]), `$3` what the domain mapped ([`Delivery::input`]).
+pub const INGEST_SQL: &str = "SELECT ingest_whatsapp($1, $2::text::jsonb, $3)";
 
 /// One verified delivery, ready to be journaled and applied.
 pub struct Delivery {
@@ -108,6 +109,11 @@ impl Delivery {
     /// The journal key: SHA-256 of the body, hex. Meta's retry of a body has the same key.
     pub fn event_key(&self) -> &str {
         &self.event_key
+    }
+
+    /// What the domain mapped, as `ingest_whatsapp()` takes it (see the SQL's header).
+    pub fn input(&self) -> &Value {
+        &self.input
     }
 
     /// Messages that can be applied (they name a sender).

@@ -1,7 +1,7 @@
-//! Plans that hold at scale: one web-agent ingest costs the same in a workspace of 200,000
-//! leads as in an empty one, and its identity lookups are primary-key probes whatever the
-//! planner's statistics say (stale on purpose here: analysed while empty, autovacuum off, and
-//! plans cached on a connection while the workspace was empty).
+//! Plans that hold at scale: one web-agent ingest, and one WhatsApp ingest, cost the same in a
+//! workspace of 200,000 leads as in an empty one, and their identity lookups are primary-key
+//! probes whatever the planner's statistics say (stale on purpose here: analysed while empty,
+//! autovacuum off, and plans cached on a connection while the workspace was empty).
 //!
 //! The cost is counted, never timed: auto_explain reports every statement the ingest runs
 //! (nested ones included) with its plan and the shared buffers it touched, as notices on this
@@ -15,10 +15,11 @@ use uuid::Uuid;
 
 const LEADS: i64 = 200_000;
 /// The tables that grow with leads; none of them may be scanned by an ingest.
-const LEAD_SIZED: [&str; 7] = [
+const LEAD_SIZED: [&str; 8] = [
     "leads",
     "lead_identities",
     "web_sessions",
+    "whatsapp_sessions",
     "conversations",
     "lead_intents_log",
     "webhook_events",
@@ -63,19 +64,44 @@ impl Explaining {
         Self { client, notices }
     }
 
-    /// Runs one ingest and returns every plan it ran (the last is the ingest call itself).
+    /// Runs one web-agent ingest and returns every plan it ran (the last is the ingest call
+    /// itself).
     async fn ingest(&mut self, argument: &Value, body: &Value) -> Vec<String> {
-        while self.notices.try_recv().is_ok() {}
-        let answer: Value = self
-            .client
-            .query_one(
+        let (answer, plans) = self
+            .explain(
                 "SELECT ingest_web_agent($1::jsonb, $2::jsonb)",
                 &[argument, body],
             )
+            .await;
+        assert!(answer.get("lead_id").is_some(), "ingested: {answer}");
+        plans
+    }
+
+    /// Runs one WhatsApp delivery through the store's own statement, as the webhook does.
+    async fn ingest_whatsapp(&mut self, delivery: &store::whatsapp::Delivery) -> Vec<String> {
+        let (answer, plans) = self
+            .explain(
+                store::whatsapp::INGEST_SQL,
+                &[&delivery.event_key(), &delivery.payload(), delivery.input()],
+            )
+            .await;
+        assert_eq!(answer["messages_stored"], 1, "ingested: {answer}");
+        plans
+    }
+
+    /// Runs one statement that returns one JSON value; returns it and every plan it ran.
+    async fn explain(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> (Value, Vec<String>) {
+        while self.notices.try_recv().is_ok() {}
+        let answer: Value = self
+            .client
+            .query_one(sql, params)
             .await
             .expect("ingest")
             .get(0);
-        assert!(answer.get("lead_id").is_some(), "ingested: {answer}");
         // A round trip after the ingest: its notices have all arrived once this answers.
         self.client.simple_query("SELECT 1").await.expect("sync");
         let mut plans = Vec::new();
@@ -84,7 +110,7 @@ impl Explaining {
                 plans.push(plan);
             }
         }
-        plans
+        (answer, plans)
     }
 }
 
@@ -96,7 +122,7 @@ fn buffers(plans: &[String]) -> u64 {
         plans
             .iter()
             .rev()
-            .find(|plan| plan.contains("Query Text: SELECT ingest_web_agent("))
+            .find(|plan| plan.contains("Query Text: SELECT ingest_"))
             .expect("the ingest's own plan")
     };
     let line = outer
@@ -210,7 +236,6 @@ async fn one_ingest_costs_the_same_with_200_000_leads_and_probes_identities_by_p
     let (again, body) = argument(workspace, "+919812300001", "e-2");
     let empty = warm.ingest(&again, &body).await;
     assert_no_scan_of_lead_sized_tables(&empty, "empty workspace");
-    let empty_buffers = buffers(&empty);
     let (new_person, body) = argument(workspace, "+919812300002", "e-3");
     let empty_new_buffers = buffers(&warm.ingest(&new_person, &body).await);
 
@@ -222,7 +247,6 @@ async fn one_ingest_costs_the_same_with_200_000_leads_and_probes_identities_by_p
     let (returning, body) = argument(workspace, "+919700100000", "b-1");
     let large = warm.ingest(&returning, &body).await;
     assert_no_scan_of_lead_sized_tables(&large, "200,000 leads, cached plans");
-    let large_buffers = buffers(&large);
     let (new_person, body) = argument(workspace, "+919812300003", "b-2");
     let large_new = warm.ingest(&new_person, &body).await;
     assert_no_scan_of_lead_sized_tables(&large_new, "200,000 leads, a new person");
@@ -237,32 +261,152 @@ async fn one_ingest_costs_the_same_with_200_000_leads_and_probes_identities_by_p
     let (returning, body) = argument(workspace, "+919700100001", "b-4");
     let fresh = cold.ingest(&returning, &body).await;
     assert_no_scan_of_lead_sized_tables(&fresh, "200,000 leads, fresh plans, stale statistics");
-    let fresh_buffers = buffers(&fresh);
 
-    // Flat: an index probe is one level deeper in a larger tree, nothing more. 200,000 leads
-    // read by a scan would be thousands of buffers.
+    assert_flat(
+        "web-agent",
+        Measured {
+            empty,
+            empty_new_buffers,
+            large,
+            large_new_buffers,
+            fresh,
+        },
+    );
+}
+
+/// One ingest's plans and buffers in each situation of a scale test.
+struct Measured {
+    /// A returning person in the empty workspace.
+    empty: Vec<String>,
+    empty_new_buffers: u64,
+    /// A returning person among 200,000 leads, on the connection that planned while empty.
+    large: Vec<String>,
+    large_new_buffers: u64,
+    /// A returning person on a new connection, from statistics that say "empty".
+    fresh: Vec<String>,
+}
+
+/// Flat: an index probe is one level deeper in a larger tree, nothing more. 200,000 leads read
+/// by a scan (or an index walked from its start) would be thousands of buffers.
+fn assert_flat(ingest: &str, m: Measured) {
+    let empty_buffers = buffers(&m.empty);
+    let large_buffers = buffers(&m.large);
+    let fresh_buffers = buffers(&m.fresh);
     #[allow(
         clippy::print_stdout,
         reason = "the measured counts, for `--nocapture`; the assertions below decide"
     )]
     {
         println!(
-            "buffers per ingest: empty {empty_buffers} (new person {empty_new_buffers}); \
-         200,000 leads {large_buffers} (new person {large_new_buffers}, fresh plans {fresh_buffers})"
+            "{ingest}: buffers per ingest: empty {empty_buffers} (new person {}); 200,000 leads \
+             {large_buffers} (new person {}, fresh plans {fresh_buffers})",
+            m.empty_new_buffers, m.large_new_buffers
         );
     }
     for (situation, measured, baseline) in [
         ("returning person", large_buffers, empty_buffers),
-        ("new person", large_new_buffers, empty_new_buffers),
+        ("new person", m.large_new_buffers, m.empty_new_buffers),
         ("fresh plans", fresh_buffers, empty_buffers),
     ] {
         assert!(
             measured <= baseline * 3 / 2 + 40,
-            "{situation}: {measured} buffers with 200,000 leads against {baseline} when empty\n\
-             empty:\n{}\n200,000 leads, cached plans:\n{}\nfresh plans:\n{}",
-            summary(&empty),
-            summary(&large),
-            summary(&fresh)
+            "{ingest}, {situation}: {measured} buffers with 200,000 leads against {baseline} when \
+             empty\nempty:\n{}\n200,000 leads, cached plans:\n{}\nfresh plans:\n{}",
+            summary(&m.empty),
+            summary(&m.large),
+            summary(&m.fresh)
         );
     }
+}
+
+const NUMBER: &str = "106540352242922";
+
+/// A signed-and-verified Meta delivery of one text message from `wa_id`, mapped by the domain.
+fn delivery(wa_id: &str, wamid: &str) -> store::whatsapp::Delivery {
+    let body = json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": NUMBER},
+            "contacts": [{"profile": {"name": "Scale"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": wamid, "timestamp": "1796163471", "type": "text",
+                          "text": {"body": "Is the 2 BHK in Baner still available?"}}]
+        }}]}]
+    });
+    store::whatsapp::Delivery::from_body(body.to_string().as_bytes())
+}
+
+#[tokio::test]
+async fn one_whatsapp_ingest_costs_the_same_with_200_000_leads() {
+    let test_db = TestDb::new().await;
+    let setup = test_db.client().await;
+    let workspace: Uuid = setup
+        .query_one(
+            "WITH ws AS (
+                 INSERT INTO workspaces (slug, name, default_region)
+                 VALUES ('scale-wa', 'Scale', 'IN') RETURNING id
+             ), channel AS (
+                 INSERT INTO whatsapp_channels (workspace_id, phone_number_id) SELECT id, $1 FROM ws
+             )
+             SELECT id FROM ws",
+            &[&NUMBER],
+        )
+        .await
+        .expect("arrange a workspace with a number")
+        .get(0);
+    for table in LEAD_SIZED {
+        setup
+            .batch_execute(&format!(
+                "ALTER TABLE {table} SET (autovacuum_enabled = false); ANALYZE {table};"
+            ))
+            .await
+            .expect("freeze the statistics");
+    }
+
+    // Empty workspace, plans cached on this connection: a person's second message, then a new
+    // person.
+    let mut warm = Explaining::connect(test_db.url()).await;
+    warm.ingest_whatsapp(&delivery("919812300001", "wamid.e-1"))
+        .await;
+    let empty = warm
+        .ingest_whatsapp(&delivery("919812300001", "wamid.e-2"))
+        .await;
+    assert_no_scan_of_lead_sized_tables(&empty, "empty workspace");
+    let empty_new_buffers = buffers(
+        &warm
+            .ingest_whatsapp(&delivery("919812300002", "wamid.e-3"))
+            .await,
+    );
+
+    // 200,000 leads with a WhatsApp id, a session on the number and a message each.
+    store::testing::load_whatsapp_leads(&setup, workspace, NUMBER, LEADS).await;
+
+    let large = warm
+        .ingest_whatsapp(&delivery("919700100000", "wamid.b-1"))
+        .await;
+    assert_no_scan_of_lead_sized_tables(&large, "200,000 leads, cached plans");
+    let large_new = warm
+        .ingest_whatsapp(&delivery("919812300003", "wamid.b-2"))
+        .await;
+    assert_no_scan_of_lead_sized_tables(&large_new, "200,000 leads, a new person");
+    let large_new_buffers = buffers(&large_new);
+
+    let mut cold = Explaining::connect(test_db.url()).await;
+    cold.ingest_whatsapp(&delivery("919700100002", "wamid.b-3"))
+        .await;
+    let fresh = cold
+        .ingest_whatsapp(&delivery("919700100001", "wamid.b-4"))
+        .await;
+    assert_no_scan_of_lead_sized_tables(&fresh, "200,000 leads, fresh plans, stale statistics");
+
+    assert_flat(
+        "whatsapp",
+        Measured {
+            empty,
+            empty_new_buffers,
+            large,
+            large_new_buffers,
+            fresh,
+        },
+    );
 }
