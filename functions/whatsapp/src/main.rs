@@ -10,10 +10,8 @@ use whatsapp::WhatsApp;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // The first phone number parsed loads phonenumber's metadata for every region (about 40 ms
-    // here, most of a cold first invocation). A thread of its own starts it now, so it runs
-    // alongside init and the first request's database round trips instead of after them.
-    std::thread::spawn(|| domain::phone::PhoneNumber::parse("+1 202 555 0143", "US"));
+    // Before anything else: it runs alongside init and the first request (see its doc).
+    platform::telemetry::preload_phone_metadata();
     platform::telemetry::init_json();
     let db = platform::config::database_from_env(store::SessionLimits::WEBHOOK)?;
     let app_secret = required_secret("WHATSAPP_APP_SECRET")?;

@@ -239,9 +239,19 @@ impl Db {
         &self.key_cache
     }
 
-    /// A connection from the pool.
+    /// A connection from the pool. Opening a new one is logged at debug level with how long it
+    /// took (TCP, TLS, authentication and the session settings: a cold start's first round trips).
     pub async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        Ok(self.pool.get().await?)
+        let size = self.pool.status().size;
+        let started = std::time::Instant::now();
+        let client = self.pool.get().await?;
+        if self.pool.status().size > size {
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                "database connection opened"
+            );
+        }
+        Ok(client)
     }
 
     /// A real round trip to the database, for health checks.
