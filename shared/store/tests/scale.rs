@@ -205,6 +205,19 @@ fn argument(workspace: Uuid, phone: &str, key: &str) -> (Value, Value) {
     )
 }
 
+/// Statistics that say "empty", kept that way: every lead-sized table analysed now, with
+/// autovacuum (and so auto-analyse) off for it.
+async fn freeze_statistics_while_empty(setup: &Client) {
+    for table in LEAD_SIZED {
+        setup
+            .batch_execute(&format!(
+                "ALTER TABLE {table} SET (autovacuum_enabled = false); ANALYZE {table};"
+            ))
+            .await
+            .expect("freeze the statistics");
+    }
+}
+
 #[tokio::test]
 async fn one_ingest_costs_the_same_with_200_000_leads_and_probes_identities_by_primary_key() {
     let test_db = TestDb::new().await;
@@ -218,15 +231,7 @@ async fn one_ingest_costs_the_same_with_200_000_leads_and_probes_identities_by_p
         .await
         .expect("arrange a workspace")
         .get(0);
-    // Statistics that say "empty", kept that way.
-    for table in LEAD_SIZED {
-        setup
-            .batch_execute(&format!(
-                "ALTER TABLE {table} SET (autovacuum_enabled = false); ANALYZE {table};"
-            ))
-            .await
-            .expect("freeze the statistics");
-    }
+    freeze_statistics_while_empty(&setup).await;
 
     // Empty workspace: a person's second message (the first created the lead), on a connection
     // whose plans are now cached for an empty workspace.
@@ -354,14 +359,7 @@ async fn one_whatsapp_ingest_costs_the_same_with_200_000_leads() {
         .await
         .expect("arrange a workspace with a number")
         .get(0);
-    for table in LEAD_SIZED {
-        setup
-            .batch_execute(&format!(
-                "ALTER TABLE {table} SET (autovacuum_enabled = false); ANALYZE {table};"
-            ))
-            .await
-            .expect("freeze the statistics");
-    }
+    freeze_statistics_while_empty(&setup).await;
 
     // Empty workspace, plans cached on this connection: a person's second message, then a new
     // person.
