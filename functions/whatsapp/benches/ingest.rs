@@ -123,21 +123,12 @@ async fn run() {
 /// `PERSONS` people the requests come from).
 async fn arrange_workspace(test_db: &TestDb, phone_number_id: &str, leads: i64) {
     let client = test_db.client().await;
-    let workspace: uuid::Uuid = client
-        .query_one(
-            "WITH ws AS (
-                 INSERT INTO workspaces (slug, name, default_region)
-                 VALUES ('wa-' || $1, 'Bench', 'IN') RETURNING id
-             ), channel AS (
-                 INSERT INTO whatsapp_channels (workspace_id, phone_number_id)
-                 SELECT id, $1 FROM ws
-             )
-             SELECT id FROM ws",
-            &[&phone_number_id],
-        )
-        .await
-        .expect("arrange the bench workspace")
-        .get(0);
+    let workspace = store::testing::whatsapp_workspace(
+        &client,
+        &format!("wa-{phone_number_id}"),
+        phone_number_id,
+    )
+    .await;
     if leads == 0 {
         return;
     }

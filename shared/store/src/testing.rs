@@ -160,6 +160,30 @@ pub async fn load_web_leads(client: &tokio_postgres::Client, workspace: uuid::Uu
         .expect("load the leads");
 }
 
+/// A new workspace (slug and name `slug`, region IN, no subscription) that receives the
+/// WhatsApp number `phone_number_id`. For the scale test and the WhatsApp ingest bench.
+pub async fn whatsapp_workspace(
+    client: &tokio_postgres::Client,
+    slug: &str,
+    phone_number_id: &str,
+) -> uuid::Uuid {
+    client
+        .query_one(
+            "WITH ws AS (
+                 INSERT INTO workspaces (slug, name, default_region)
+                 VALUES ($1, $1, 'IN') RETURNING id
+             ), channel AS (
+                 INSERT INTO whatsapp_channels (workspace_id, phone_number_id)
+                 SELECT id, $2 FROM ws
+             )
+             SELECT id FROM ws",
+            &[&slug, &phone_number_id],
+        )
+        .await
+        .expect("arrange a workspace with a WhatsApp number")
+        .get(0)
+}
+
 /// Loads `count` WhatsApp leads into `workspace` in one statement: each with a phone
 /// (`+9197…`, none of them a `+9198…` person the benches and scale tests send) and its WhatsApp
 /// id as identities, a session on `phone_number_id` and one customer message. For the scale test

@@ -345,20 +345,7 @@ fn delivery(wa_id: &str, wamid: &str) -> store::whatsapp::Delivery {
 async fn one_whatsapp_ingest_costs_the_same_with_200_000_leads() {
     let test_db = TestDb::new().await;
     let setup = test_db.client().await;
-    let workspace: Uuid = setup
-        .query_one(
-            "WITH ws AS (
-                 INSERT INTO workspaces (slug, name, default_region)
-                 VALUES ('scale-wa', 'Scale', 'IN') RETURNING id
-             ), channel AS (
-                 INSERT INTO whatsapp_channels (workspace_id, phone_number_id) SELECT id, $1 FROM ws
-             )
-             SELECT id FROM ws",
-            &[&NUMBER],
-        )
-        .await
-        .expect("arrange a workspace with a number")
-        .get(0);
+    let workspace = store::testing::whatsapp_workspace(&setup, "scale-wa", NUMBER).await;
     freeze_statistics_while_empty(&setup).await;
 
     // Empty workspace, plans cached on this connection: a person's second message, then a new
