@@ -9,8 +9,6 @@ use web_agent::WebAgent;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // Before anything else: it runs alongside init and the first request (see its doc).
-    platform::cold_start::preload_phone_metadata();
     platform::telemetry::init_json();
     let db = platform::config::database_from_env(store::SessionLimits::WEBHOOK)?;
     // Only the scoring queue: this function produces no other job.

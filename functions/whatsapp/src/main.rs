@@ -10,8 +10,6 @@ use whatsapp::WhatsApp;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // Before anything else: it runs alongside init and the first request (see its doc).
-    platform::cold_start::preload_phone_metadata();
     platform::telemetry::init_json();
     let db = platform::config::database_from_env(store::SessionLimits::WEBHOOK)?;
     let app_secret = required_secret("WHATSAPP_APP_SECRET")?;

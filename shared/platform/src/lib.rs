@@ -4,7 +4,6 @@
 //! - [`clock`]: the injected clock ("now" is a dependency, so tests control time).
 //! - [`config`]: reading the environment, with errors that name the variable; secrets wrapped.
 //! - [`telemetry`]: JSON tracing for CloudWatch, with the Lambda request id on every line.
-//! - [`cold_start`]: work started at the top of init so it overlaps the rest of a cold start.
 //! - [`problem`]: [`ApiError`], the HTTP layer's one error type, and its single mapping to
 //!   RFC 9457 `application/problem+json` responses.
 //! - [`jobs`]: publishing outbox rows (SQS or in-process), the relay, and the SQS batch runner.
@@ -13,7 +12,6 @@
 //! - [`site_writer`] (feature `site-writer`): the AI microsite copy writer (Bedrock Converse).
 
 pub mod clock;
-pub mod cold_start;
 pub mod config;
 pub mod http;
 pub mod jobs;

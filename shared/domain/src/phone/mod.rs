@@ -7,11 +7,13 @@
 //! one, and [`PhoneNumber`]'s constructors are the only way to get one.
 //!
 //! Parsing and validation are Google's libphonenumber rules through the `phonenumber` crate. Its
-//! metadata is a process-wide lazily built static, so the first parse of a cold start pays for
-//! loading it once and no call here rebuilds anything.
+//! metadata is loaded a calling code at a time ([`metadata`]): a cold start pays for the regions
+//! of the numbers it sees, once each, not for all of them.
 //!
 //! A phone number is personal data (docs/architecture.md §7.2): `Debug` never prints it and no error
 //! message contains it, so neither a `tracing` field nor a 422 body can leak one by accident.
+
+mod metadata;
 
 use phonenumber::country::Id as RegionId;
 use serde::{Serialize, Serializer};
@@ -191,33 +193,35 @@ fn clean(raw: &str) -> Result<String, PhoneError> {
     Ok(compact)
 }
 
-/// The region for national forms. Checked against the metadata too: the parser indexes the
-/// metadata by region and would panic on a region it has no entry for.
-fn region(code: &str) -> Result<RegionId, PhoneError> {
+/// The region for national forms, with its calling code. Checked against the metadata too: the
+/// parser indexes the metadata by region and would panic on a region it has no entry for.
+fn region(code: &str) -> Result<(RegionId, u16), PhoneError> {
     let code = code.trim();
     if code.len() != 2 {
         return Err(PhoneError::UnknownRegion);
     }
-    let id: RegionId = code
-        .to_ascii_uppercase()
-        .parse()
-        .map_err(|_| PhoneError::UnknownRegion)?;
-    if phonenumber::metadata::DATABASE.by_id(id.as_ref()).is_none() {
-        return Err(PhoneError::UnknownRegion);
-    }
-    Ok(id)
+    let code = code.to_ascii_uppercase();
+    let id: RegionId = code.parse().map_err(|_| PhoneError::UnknownRegion)?;
+    let calling_code = metadata::calling_code(&code).ok_or(PhoneError::UnknownRegion)?;
+    Ok((id, calling_code))
 }
 
 /// Parses and keeps the result only when libphonenumber calls it valid (a number that can be
 /// assigned, not merely one of a plausible length) and it has no extension, which E.164 cannot
 /// carry.
-fn parse_valid(region: Option<RegionId>, input: &str) -> Option<PhoneNumber> {
-    let number = phonenumber::parse(region, input).ok()?;
-    if !phonenumber::is_valid(&number) || number.extension().is_some() {
+fn parse_valid(region: Option<(RegionId, u16)>, input: &str) -> Option<PhoneNumber> {
+    let (number, valid) = metadata::parse(region, input)?;
+    if !valid || number.extension().is_some() {
         return None;
     }
-    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-    Some(PhoneNumber(e164))
+    Some(PhoneNumber(e164(&number)))
+}
+
+/// `+<calling code><national number>`, the national number with any leading zeros it keeps
+/// (Italy's fixed lines). Written here rather than through `phonenumber`'s formatter, which works
+/// out the national format's pattern even for E.164 and falls back to its full database.
+fn e164(number: &phonenumber::PhoneNumber) -> String {
+    format!("+{}{}", number.country().code(), number.national())
 }
 
 /// `0044 20 7946 0958` → `+442079460958`, for regions whose own international prefix is not
