@@ -1,7 +1,9 @@
 //! Prints the cost of the domain work every webhook request does: parsing a WhatsApp delivery,
 //! reading a phone number, detecting intents and scoring a lead. Run with `cargo bench -p domain`;
 //! the release profile's opt-level was chosen by comparing these figures and the binary sizes
-//! (see README, "Release profile"). Bounded: a fixed number of iterations per case.
+//! (see README, "Release profile"). Bounded: a fixed number of iterations per case. First, once
+//! each: what a process's first phone number of a calling code costs, the metadata load a cold
+//! start pays (README, "Cold start").
 
 use chrono::{TimeZone, Utc};
 use domain::scoring::{LeadFacts, LeadSignals, score};
@@ -25,7 +27,27 @@ fn measure(name: &str, mut work: impl FnMut()) {
     }
 }
 
+/// The first call in this process, timed once: it loads the metadata `work` needs.
+fn first_call(name: &str, work: impl FnOnce()) {
+    let start = Instant::now();
+    work();
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{name:<40} {:>10.2} ms once", start.elapsed().as_secs_f64() * 1e3);
+    }
+}
+
 fn main() {
+    first_call("first phone of +91 (IN, 1 region)", || {
+        black_box(domain::phone::PhoneNumber::parse("+91 98765 43210", "IN").ok());
+    });
+    first_call("first wa_id of +1 (25 regions)", || {
+        black_box(domain::phone::PhoneNumber::from_whatsapp_id("16505551234").ok());
+    });
+    first_call("first wa_id of +1 again (built)", || {
+        black_box(domain::phone::PhoneNumber::from_whatsapp_id("16505551235").ok());
+    });
+
     let fixture = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/fixtures/whatsapp/meta_message_text_ctwa_referral.json"
