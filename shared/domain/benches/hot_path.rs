@@ -33,7 +33,10 @@ fn first_call(name: &str, work: impl FnOnce()) {
     work();
     #[allow(clippy::print_stdout)]
     {
-        println!("{name:<40} {:>10.2} ms once", start.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "{name:<40} {:>10.2} ms once",
+            start.elapsed().as_secs_f64() * 1e3
+        );
     }
 }
 
