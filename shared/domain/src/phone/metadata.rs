@@ -5,7 +5,9 @@
 //! takes on a 2-core machine. That was most of a webhook's cold first invocation (README, "Cold
 //! start"). This module keeps the same metadata split by calling code (`build.rs`) and builds a
 //! database holding only the groups a number can belong to: the default region's and the one
-//! its leading digits name. Each such database is built once per process and kept.
+//! its leading digits name. Each such database is built once per process and kept, up to
+//! [`MAX_PARTIAL`] of them; past that, and after any fallback, the process uses one full
+//! database, as `phonenumber` itself would.
 //!
 //! The answer is the one the full database gives. The parser reads the default region's
 //! metadata (present), strips an international prefix it finds there, then takes the calling
@@ -18,18 +20,20 @@
 
 use phonenumber::metadata::{Database, loader};
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError};
 
 include!(concat!(env!("OUT_DIR"), "/phone_index.rs"));
 
 static GROUP_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/phone_groups.bin"));
 
-/// Databases already built, by (default region's code, leading code); 0 where there is none.
-type Partials = HashMap<(u16, u16), Arc<Database>>;
-static PARTIAL: LazyLock<Mutex<Partials>> = LazyLock::new(Mutex::default);
+/// Partial databases a process keeps before it builds the full one instead. Each holds compiled
+/// patterns of its own, so without a bound a process that sees many calling codes (or a flood of
+/// made-up ones) would keep one database per pair; with it, it ends with one full database whose
+/// pattern cache is bounded, as `phonenumber`'s own is.
+const MAX_PARTIAL: usize = 16;
 
-/// Every group, for the inputs a partial database cannot answer.
-static FULL: LazyLock<Database> = LazyLock::new(|| database(GROUPS.iter().map(|g| g.0)));
+/// The process's metadata.
+static METADATA: LazyLock<Metadata> = LazyLock::new(|| Metadata::new(MAX_PARTIAL));
 
 /// The calling code of a region (`"IN"` → 91), or `None` when libphonenumber has no metadata for
 /// it.
@@ -40,23 +44,88 @@ pub(super) fn calling_code(region: &str) -> Option<u16> {
         .map(|i| REGIONS[i].1)
 }
 
-/// Parses with the smallest database that gives the full database's answer; see the module
-/// documentation.
+/// Parses `input` (digits, with a leading `+` when international) and says whether the number
+/// is valid, with the smallest database that gives the full database's answer.
 pub(super) fn parse(
     region: Option<(phonenumber::country::Id, u16)>,
     input: &str,
 ) -> Option<(phonenumber::PhoneNumber, bool)> {
-    let id = region.map(|(id, _)| id);
-    let partial = partial(region.map_or(0, |(_, code)| code), leading_code(input));
-    let (database, number): (&Database, _) = match phonenumber::parse_with(&partial, id, input) {
-        Err(phonenumber::ParseError::InvalidCountryCode) => {
-            (&FULL, phonenumber::parse_with(&FULL, id, input))
+    METADATA.parse(region, input)
+}
+
+/// Partial databases by (default region's code, leading code; 0 where there is none), and the
+/// full database once something needed it.
+struct Metadata {
+    partial: Mutex<HashMap<(u16, u16), Arc<Database>>>,
+    full: OnceLock<Database>,
+    max_partial: usize,
+}
+
+impl Metadata {
+    fn new(max_partial: usize) -> Self {
+        Self {
+            partial: Mutex::default(),
+            full: OnceLock::new(),
+            max_partial,
         }
-        parsed => (&partial, parsed),
-    };
-    let number = number.ok()?;
-    let valid = phonenumber::is_valid_with(database, &number);
-    Some((number, valid))
+    }
+
+    fn parse(
+        &self,
+        region: Option<(phonenumber::country::Id, u16)>,
+        input: &str,
+    ) -> Option<(phonenumber::PhoneNumber, bool)> {
+        let id = region.map(|(id, _)| id);
+        let partial = match self.full.get() {
+            Some(_) => None,
+            None => self.partial(region.map_or(0, |(_, code)| code), leading_code(input)),
+        };
+        if let Some(database) = partial.as_deref() {
+            match phonenumber::parse_with(database, id, input) {
+                // The one answer a missing group can change.
+                Err(phonenumber::ParseError::InvalidCountryCode) => {}
+                parsed => {
+                    let number = parsed.ok()?;
+                    let valid = phonenumber::is_valid_with(database, &number);
+                    return Some((number, valid));
+                }
+            }
+        }
+        let full = self.full();
+        let number = phonenumber::parse_with(full, id, input).ok()?;
+        let valid = phonenumber::is_valid_with(full, &number);
+        Some((number, valid))
+    }
+
+    /// The partial database for a pair, built on first use; `None` once the bound is reached.
+    fn partial(&self, region_code: u16, leading_code: u16) -> Option<Arc<Database>> {
+        let key = (region_code, leading_code);
+        let mut built = self.partial.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(database) = built.get(&key) {
+            return Some(database.clone());
+        }
+        if built.len() >= self.max_partial {
+            return None;
+        }
+        let mut codes = vec![region_code, leading_code];
+        codes.retain(|&c| c != 0);
+        codes.dedup();
+        let database = Arc::new(database(codes.into_iter()));
+        built.insert(key, database.clone());
+        Some(database)
+    }
+
+    /// Every group; from then on every parse uses it and the partial databases are dropped.
+    fn full(&self) -> &Database {
+        let full = self
+            .full
+            .get_or_init(|| database(GROUPS.iter().map(|g| g.0)));
+        self.partial
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        full
+    }
 }
 
 /// The calling code that starts `+digits`, if one does; 0 otherwise.
@@ -68,19 +137,6 @@ fn leading_code(input: &str) -> u16 {
         .filter_map(|len| digits.get(..len)?.parse::<u16>().ok())
         .find(|code| GROUPS.binary_search_by_key(code, |g| g.0).is_ok())
         .unwrap_or(0)
-}
-
-fn partial(region_code: u16, leading_code: u16) -> Arc<Database> {
-    let mut built = PARTIAL.lock().unwrap_or_else(PoisonError::into_inner);
-    built
-        .entry((region_code, leading_code))
-        .or_insert_with(|| {
-            let mut codes = vec![region_code, leading_code];
-            codes.retain(|&c| c != 0);
-            codes.dedup();
-            Arc::new(database(codes.into_iter()))
-        })
-        .clone()
 }
 
 /// A database of the given calling codes' groups. The groups were written by `build.rs` from
@@ -115,10 +171,14 @@ mod tests {
         ))
     }
 
-    fn ours(region: Option<Id>, input: &str) -> Option<(String, bool)> {
+    fn ours(metadata: &Metadata, region: Option<Id>, input: &str) -> Option<(String, bool)> {
         let region = region.map(|id| (id, calling_code(id.as_ref()).expect("a known region")));
-        let (number, valid) = parse(region, input)?;
+        let (number, valid) = metadata.parse(region, input)?;
         Some((super::super::e164(&number), valid))
+    }
+
+    fn india() -> Option<(Id, u16)> {
+        Some(("IN".parse().expect("a region id"), 91))
     }
 
     #[test]
@@ -145,6 +205,8 @@ mod tests {
 
     #[test]
     fn answers_as_the_full_database_for_every_example_number_written_every_way() {
+        // No bound: every case goes through a partial database unless it must fall back.
+        let metadata = Metadata::new(usize::MAX);
         let full = &phonenumber::metadata::DATABASE;
         let hints: Vec<Id> = ["US", "IN", "GB", "AU", "RU", "BR"]
             .iter()
@@ -180,7 +242,7 @@ mod tests {
                 }
                 for (hint, input) in cases {
                     assert_eq!(
-                        ours(hint, &input),
+                        ours(&metadata, hint, &input),
                         reference(hint, &input),
                         "{input} with default region {hint:?}"
                     );
@@ -193,16 +255,50 @@ mod tests {
 
     #[test]
     fn a_number_in_the_default_region_needs_only_that_regions_group() {
-        let india: Id = "IN".parse().expect("a region id");
-        let (number, valid) = parse(Some((india, 91)), "09876543210").expect("parses");
+        let metadata = Metadata::new(MAX_PARTIAL);
+        let (number, valid) = metadata.parse(india(), "09876543210").expect("parses");
         assert!(valid);
         assert_eq!(super::super::e164(&number), "+919876543210");
-        let built = PARTIAL.lock().expect("not poisoned");
+
+        let built = metadata.partial.lock().expect("not poisoned");
         let regions = built
             .get(&(91, 0))
             .expect("built for India alone")
             .iter()
             .count();
         assert_eq!(regions, 1);
+        assert!(
+            metadata.full.get().is_none(),
+            "the full database was never needed"
+        );
+    }
+
+    #[test]
+    fn a_number_written_with_an_international_prefix_falls_back_to_the_full_database() {
+        let metadata = Metadata::new(MAX_PARTIAL);
+        // India dials abroad with 00; the UK's group is not among India's or a leading +code's.
+        let (number, valid) = metadata.parse(india(), "00442079460958").expect("parses");
+        assert!(valid);
+        assert_eq!(super::super::e164(&number), "+442079460958");
+        assert!(metadata.full.get().is_some());
+        assert!(metadata.partial.lock().expect("not poisoned").is_empty());
+    }
+
+    #[test]
+    fn past_the_bound_every_parse_uses_one_full_database() {
+        let metadata = Metadata::new(2);
+        for input in ["+442079460958", "+33142685300", "+4930901820"] {
+            let (_, valid) = metadata.parse(india(), input).expect("parses");
+            assert!(valid, "{input}");
+        }
+        assert!(
+            metadata.full.get().is_some(),
+            "the third pair built the full database"
+        );
+        assert!(metadata.partial.lock().expect("not poisoned").is_empty());
+
+        let (number, _) = metadata.parse(india(), "+442079460958").expect("parses");
+        assert_eq!(super::super::e164(&number), "+442079460958");
+        assert!(metadata.partial.lock().expect("not poisoned").is_empty());
     }
 }
