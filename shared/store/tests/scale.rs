@@ -1,7 +1,7 @@
 //! Plans that hold at scale: one web-agent ingest, and one WhatsApp ingest, cost the same in a
 //! workspace of 200,000 leads as in an empty one, and their identity lookups are primary-key
 //! probes whatever the planner's statistics say (stale on purpose here: analysed while empty,
-//! autovacuum off, and plans cached on a connection while the workspace was empty).
+//! autovacuum off, and generic plans cached on a connection while the workspace was empty).
 //!
 //! The cost is counted, never timed: auto_explain reports every statement the ingest runs
 //! (nested ones included) with its plan and the shared buffers it touched, as notices on this
@@ -14,6 +14,13 @@ use tokio_postgres::{AsyncMessage, Client, NoTls};
 use uuid::Uuid;
 
 const LEADS: i64 = 200_000;
+/// Deliveries (a new person's first message and second) sent while the workspace is empty
+/// before anything is measured. PostgreSQL plans a statement afresh on its first five
+/// executions and only then may keep one generic plan for the session; the plans that must
+/// hold at scale are those generic ones, cached while the tables were small. With two or three
+/// calls, as this test had, they were never made: it missed an anti join whose cached plan read
+/// every WhatsApp conversation (`whatsapp/ingest_whatsapp.sql`, step 4).
+const PLAN_CACHE_CALLS: usize = 6;
 /// The tables that grow with leads; none of them may be scanned by an ingest.
 const LEAD_SIZED: [&str; 8] = [
     "leads",
@@ -236,6 +243,13 @@ async fn one_ingest_costs_the_same_with_200_000_leads_and_probes_identities_by_p
     // Empty workspace: a person's second message (the first created the lead), on a connection
     // whose plans are now cached for an empty workspace.
     let mut warm = Explaining::connect(test_db.url()).await;
+    for person in 0..PLAN_CACHE_CALLS {
+        for message in 0..2 {
+            let phone = format!("+9198124{person:05}");
+            let (warm_up, body) = argument(workspace, &phone, &format!("w-{person}-{message}"));
+            warm.ingest(&warm_up, &body).await;
+        }
+    }
     let (first, body) = argument(workspace, "+919812300001", "e-1");
     warm.ingest(&first, &body).await;
     let (again, body) = argument(workspace, "+919812300001", "e-2");
@@ -291,8 +305,10 @@ struct Measured {
     fresh: Vec<String>,
 }
 
-/// Flat: an index probe is one level deeper in a larger tree, nothing more. 200,000 leads read
-/// by a scan (or an index walked from its start) would be thousands of buffers.
+/// Flat: each index probe may be one level deeper in a larger tree, nothing more, so at most
+/// about twice the buffers of the same ingest in the empty workspace (a warm one probes
+/// one- and two-level trees). 200,000 rows read by a scan, or by an index walked from its
+/// start, would be thousands of buffers.
 fn assert_flat(ingest: &str, m: Measured) {
     let empty_buffers = buffers(&m.empty);
     let large_buffers = buffers(&m.large);
@@ -314,7 +330,7 @@ fn assert_flat(ingest: &str, m: Measured) {
         ("fresh plans", fresh_buffers, empty_buffers),
     ] {
         assert!(
-            measured <= baseline * 3 / 2 + 40,
+            measured <= baseline * 2 + 40,
             "{ingest}, {situation}: {measured} buffers with 200,000 leads against {baseline} when \
              empty\nempty:\n{}\n200,000 leads, cached plans:\n{}\nfresh plans:\n{}",
             summary(&m.empty),
@@ -351,6 +367,13 @@ async fn one_whatsapp_ingest_costs_the_same_with_200_000_leads() {
     // Empty workspace, plans cached on this connection: a person's second message, then a new
     // person.
     let mut warm = Explaining::connect(test_db.url()).await;
+    for person in 0..PLAN_CACHE_CALLS {
+        for message in 0..2 {
+            let wa_id = format!("9198124{person:05}");
+            warm.ingest_whatsapp(&delivery(&wa_id, &format!("wamid.w-{person}-{message}")))
+                .await;
+        }
+    }
     warm.ingest_whatsapp(&delivery("919812300001", "wamid.e-1"))
         .await;
     let empty = warm

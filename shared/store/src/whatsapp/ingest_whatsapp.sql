@@ -156,9 +156,15 @@ BEGIN
                                                        wa_id text, name text, at timestamptz,
                                                        identities jsonb)
         JOIN jsonb_to_recordset(v_changes) AS ch (idx int, workspace_id uuid) ON ch.idx = m.change
-        WHERE NOT EXISTS (SELECT 1 FROM conversations c
-                          WHERE c.workspace_id = ch.workspace_id AND c.channel = 'whatsapp'
-                            AND c.external_id = m.wamid)
+        -- Not stored yet: a scalar subquery, which PostgreSQL runs per message as a probe of
+        -- the (workspace_id, channel, external_id) key. Written as NOT EXISTS it became an anti
+        -- join, and a generic plan cached while conversations was small materialised every
+        -- WhatsApp conversation for it: 5,700 buffers per delivery once a workspace had 5,700
+        -- messages (auto_explain, cargo bench -p whatsapp, 2026-12-07), the bench's slow
+        -- empty-workspace phase.
+        WHERE (SELECT c.id FROM conversations c
+               WHERE c.workspace_id = ch.workspace_id AND c.channel = 'whatsapp'
+                 AND c.external_id = m.wamid) IS NULL
         ORDER BY ch.workspace_id, m.wamid, m.i
     ), senders AS (
         SELECT workspace_id, identities, max(at) AS at, min(i) AS first,
