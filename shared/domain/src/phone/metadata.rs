@@ -115,16 +115,17 @@ impl Metadata {
         Some(database)
     }
 
-    /// Every group; from then on every parse uses it and the partial databases are dropped.
+    /// Every group; from then on every parse uses it, and the partial databases are dropped
+    /// once, when it is built (not on each call: no parse takes the lock after that).
     fn full(&self) -> &Database {
-        let full = self
-            .full
-            .get_or_init(|| database(GROUPS.iter().map(|g| g.0)));
-        self.partial
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-        full
+        self.full.get_or_init(|| {
+            let full = database(GROUPS.iter().map(|g| g.0));
+            self.partial
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+            full
+        })
     }
 }
 
