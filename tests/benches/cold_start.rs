@@ -172,24 +172,22 @@ fn signed_millis(at: Instant, origin: Instant) -> f64 {
     }
 }
 
-/// The median time of a warm client's SendMessageBatch to the same server, so the SQS
-/// server's own share of a first invocation can be told apart from the function's.
-async fn warm_send_message_batch(client: &aws_sdk_sqs::Client, url: &str) -> Duration {
+/// The median time of a warm SendMessageBatch from the functions' own client to the same
+/// server, so the SQS server's share of a first invocation can be told apart from the
+/// function's.
+async fn warm_send_message_batch(client: &platform::aws::sqs::SqsClient, url: &str) -> Duration {
     let mut times = Vec::new();
     for i in 0..RUNS {
-        let entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-            .id(format!("warm{i}"))
-            .message_body("{}")
-            .build()
-            .expect("an entry");
+        let entry = platform::aws::sqs::Entry {
+            id: format!("warm{i}"),
+            body: "{}".to_owned(),
+        };
         let started = Instant::now();
-        client
-            .send_message_batch()
-            .queue_url(url)
-            .entries(entry)
-            .send()
+        let failed = client
+            .send_message_batch(url, &[entry])
             .await
             .expect("SendMessageBatch");
+        assert!(failed.is_empty(), "{failed:?}");
         times.push(started.elapsed());
     }
     median(times)
@@ -242,8 +240,8 @@ async fn main() {
     ];
 
     let trace = trace_filter();
-    let sqs_client = sqs.client();
-    // The queue's first call is made; these are warm.
+    let sqs_client = sqs.publisher_client();
+    // The first call connects; the median is of warm ones.
     let warm_sqs = warm_send_message_batch(&sqs_client, &scoring).await;
 
     let functions: [(&str, EventForRun); 3] = [

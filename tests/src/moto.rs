@@ -57,10 +57,26 @@ impl MotoServer {
         server
     }
 
-    /// An SQS client for this server with static test credentials.
+    /// The SDK's SQS client for this server with static test credentials: the independent
+    /// side of a test (creating queues, receiving what the functions sent).
     pub fn client(&self) -> aws_sdk_sqs::Client {
         client_for(&self.endpoint)
     }
+
+    /// The functions' own SQS client (`platform::aws`) for this server.
+    pub fn publisher_client(&self) -> platform::aws::sqs::SqsClient {
+        publisher_client_for(&self.endpoint)
+    }
+}
+
+/// The functions' SQS client for any endpoint (also an unreachable one, to test failures).
+pub fn publisher_client_for(endpoint: &str) -> platform::aws::sqs::SqsClient {
+    let aws = platform::aws::AwsClient::new(
+        Some("us-east-1".to_owned()),
+        Some(platform::aws::Credentials::new("testing", "testing", None)),
+    )
+    .expect("an AWS client");
+    platform::aws::sqs::SqsClient::new(aws, Some(endpoint.to_owned()))
 }
 
 /// An SQS client for any endpoint (also an unreachable one, to test failures).

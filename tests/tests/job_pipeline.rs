@@ -4,7 +4,7 @@
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use domain::ids::{LeadId, WorkspaceId};
 use domain::jobs::{Job, Queue};
-use lead_engine_tests::moto::{MotoServer, client_for};
+use lead_engine_tests::moto::{MotoServer, publisher_client_for};
 use platform::jobs::{
     FnConsumer, JobFailed, JobSink, Publisher, RelaySettings, SqsSink, ensure_queues, poll_once,
     run_batch,
@@ -78,12 +78,10 @@ async fn unpublished(test: &TestDb) -> i64 {
         .get(0)
 }
 
-fn sqs_sink(
-    client: aws_sdk_sqs::Client,
-    urls: &HashMap<Queue, platform::jobs::QueueUrls>,
-) -> JobSink {
+/// The functions' publishing path (`platform::aws`), to queues the SDK created.
+fn sqs_sink(moto: &MotoServer, urls: &HashMap<Queue, platform::jobs::QueueUrls>) -> JobSink {
     JobSink::Sqs(SqsSink::new(
-        client,
+        moto.publisher_client(),
         urls.iter().map(|(q, u)| (*q, u.url.clone())).collect(),
     ))
 }
@@ -97,7 +95,7 @@ async fn committed_jobs_are_published_received_and_deleted() {
     let jobs: Vec<Job> = (0..23).map(|_| score_job()).collect();
 
     let rows = enqueue(&test, &jobs).await;
-    Publisher::new(test.db().clone(), sqs_sink(sqs.clone(), &urls))
+    Publisher::new(test.db().clone(), sqs_sink(&moto, &urls))
         .publish_committed(&rows)
         .await;
 
@@ -118,6 +116,47 @@ async fn committed_jobs_are_published_received_and_deleted() {
             .is_empty(),
         "deleted"
     );
+}
+
+#[tokio::test]
+async fn a_publish_sqs_refuses_is_recorded_with_its_error_code_and_left_for_the_relay() {
+    let test = TestDb::new().await;
+    let moto = MotoServer::start().await;
+    let missing: HashMap<Queue, String> = Queue::ALL
+        .iter()
+        .map(|q| {
+            (
+                *q,
+                format!("{}/123456789012/no-such-queue-{q}", moto.endpoint),
+            )
+        })
+        .collect();
+    let rows = enqueue(&test, &[score_job(), score_job()]).await;
+
+    Publisher::new(
+        test.db().clone(),
+        JobSink::Sqs(SqsSink::new(moto.publisher_client(), missing)),
+    )
+    .publish_committed(&rows)
+    .await;
+
+    assert_eq!(unpublished(&test).await, 2, "nothing is lost");
+    let errors: Vec<String> = test
+        .client()
+        .await
+        .query("SELECT last_error FROM outbox ORDER BY id", &[])
+        .await
+        .expect("errors")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(errors.len(), 2);
+    for error in &errors {
+        assert!(
+            error.starts_with("sqs answered 400: QueueDoesNotExist"),
+            "SQS's own code is kept: {error}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -157,7 +196,7 @@ async fn a_poison_message_reaches_the_dead_letter_queue_after_the_redrive_count(
 async fn with_sqs_unreachable_a_job_waits_in_the_outbox_and_the_relay_publishes_it_once() {
     let test = TestDb::new().await;
     // Nothing listens on port 1.
-    let dead_sqs = client_for("http://127.0.0.1:1");
+    let dead_sqs = publisher_client_for("http://127.0.0.1:1");
     let dead_urls: HashMap<Queue, String> = Queue::ALL
         .iter()
         .map(|q| (*q, format!("http://127.0.0.1:1/000000000000/{q}")))
@@ -201,7 +240,7 @@ async fn with_sqs_unreachable_a_job_waits_in_the_outbox_and_the_relay_publishes_
         batch: 7,
         ..eager_relay()
     };
-    let first = Publisher::new(test.db().clone(), sqs_sink(sqs.clone(), &urls));
+    let first = Publisher::new(test.db().clone(), sqs_sink(&moto, &urls));
     let second = first.clone();
     let (a, b) = tokio::join!(first.relay(settings), second.relay(settings));
     let (a, b) = (a.expect("relay a"), b.expect("relay b"));

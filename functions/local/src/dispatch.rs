@@ -10,8 +10,10 @@
 //! dead-letter queues there if they are missing, publishes through them and polls them into the
 //! same consumers, as Lambda's event source mapping would.
 
-use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sqs::config::{BehaviorVersion, Region};
 use domain::jobs::{Job, Queue};
+use platform::aws::sqs::SqsClient;
+use platform::aws::{AwsClient, Credentials};
 use platform::jobs::{
     Consumer, InProcessDelivery, JobSink, LocalSqsError, Publisher, QueueUrls, RelaySettings,
     SqsSink, UndecodableJob, ensure_queues, poll_once, run_decoded,
@@ -147,9 +149,10 @@ async fn dispatch_loop(
 }
 
 /// Creates the queues on the SQS-compatible server at `endpoint`, starts one poller per queue
-/// with a consumer, and returns the sink producers publish to.
+/// with a consumer, and returns the sink producers publish to: the functions' own SQS client
+/// (`platform::aws`), so the local stack publishes exactly as Lambda does.
 pub async fn start_sqs(endpoint: &str, consumers: Consumers) -> Result<JobSink, LocalSqsError> {
-    let client = local_sqs_client(endpoint);
+    let client = sdk_client(Some(endpoint));
     let urls = ensure_queues(&client, QUEUE_PREFIX, MAX_RECEIVES, 30).await?;
     for (queue, QueueUrls { url, .. }) in &urls {
         let Some(consumer) = consumers.get(*queue).cloned() else {
@@ -166,22 +169,44 @@ pub async fn start_sqs(endpoint: &str, consumers: Consumers) -> Result<JobSink, 
             }
         });
     }
+    let (region, credentials) = local_identity();
+    let aws = AwsClient::new(Some(region), Some(credentials))
+        .map_err(|e| LocalSqsError::Sdk(e.to_string()))?;
     let urls = urls.into_iter().map(|(q, u)| (q, u.url)).collect();
-    Ok(JobSink::Sqs(SqsSink::new(client, urls)))
+    Ok(JobSink::Sqs(SqsSink::new(
+        SqsClient::new(aws, Some(endpoint.to_owned())),
+        urls,
+    )))
 }
 
-/// An SQS client for a local server: region and credentials default to harmless values so a
+/// Region and credentials for a local server: the environment's, else harmless defaults, so a
 /// developer needs no AWS configuration.
-fn local_sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+fn local_identity() -> (String, Credentials) {
     let key = platform::config::optional("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "local".into());
     let secret =
         platform::config::optional("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "local".into());
     let region = platform::config::optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into());
-    let config = aws_sdk_sqs::Config::builder()
+    let token = platform::config::optional("AWS_SESSION_TOKEN");
+    (region, Credentials::new(key, secret, token))
+}
+
+/// The SDK's SQS client, for what only the local stack does (queue set-up, polling, `redrive`):
+/// at `endpoint` with the local defaults, or at AWS with the environment's region and
+/// credentials.
+pub fn sdk_client(endpoint: Option<&str>) -> aws_sdk_sqs::Client {
+    let (region, credentials) = local_identity();
+    let mut config = aws_sdk_sqs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
-        .credentials_provider(Credentials::new(key, secret, None, None, "local-stack"))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            credentials.access_key_id,
+            credentials.secret_access_key.expose(),
+            credentials.session_token.map(|t| t.expose().to_owned()),
+            None,
+            "local-stack",
+        ));
+    if let Some(endpoint) = endpoint {
+        config = config.endpoint_url(endpoint);
+    }
+    aws_sdk_sqs::Client::from_conf(config.build())
 }

@@ -57,7 +57,8 @@ async fn redrive(queue: Option<String>) -> Result<(), String> {
         Queue::Sites => "SITES_QUEUE_URL",
     };
     let url = platform::config::required(variable).map_err(|e| e.to_string())?;
-    let client = platform::jobs::sqs_client(platform::config::optional("SQS_ENDPOINT_URL"));
+    let endpoint = platform::config::optional("SQS_ENDPOINT_URL");
+    let client = dispatch::sdk_client(endpoint.as_deref());
     let report = platform::jobs::redrive(&client, &url)
         .await
         .map_err(|e| format!("redrive {queue}: {e}"))?;
@@ -241,9 +242,7 @@ async fn serve_on(database: &database::LocalDatabase, port: u16) -> Result<(), S
             Queue::Sites,
             Arc::new(site_rebuild::SiteRebuild {
                 db: db.clone(),
-                writer: platform::site_writer::AiWriter::from_env()
-                    .await
-                    .map(Arc::new),
+                writer: platform::site_writer::AiWriter::from_env().map(Arc::new),
             }),
         );
     let sink = match platform::config::optional("SQS_ENDPOINT_URL") {

@@ -10,9 +10,7 @@ async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
     let consumer = SiteRebuild {
         db: platform::config::database_from_env(store::SessionLimits::CONSUMER)?,
-        writer: platform::site_writer::AiWriter::from_env()
-            .await
-            .map(std::sync::Arc::new),
+        writer: platform::site_writer::AiWriter::from_env().map(std::sync::Arc::new),
     };
     let consumer = &consumer;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

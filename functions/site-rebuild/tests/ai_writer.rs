@@ -2,10 +2,10 @@
 //! shapes), through the consumer and real PostgreSQL: what the page gets, and what
 //! `ai_usage_logs` records for every attempt.
 
-use aws_sdk_bedrockruntime::config::retry::RetryConfig;
-use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
 use domain::ids::{AgentId, WorkspaceId};
 use domain::jobs::Job;
+use platform::aws::bedrock::Converse;
+use platform::aws::{AwsClient, Credentials};
 use platform::site_writer::AiWriter;
 use site_rebuild::SiteRebuild;
 use std::sync::Arc;
@@ -69,17 +69,15 @@ impl World {
     }
 
     fn consumer(&self, timeout: Duration) -> SiteRebuild {
-        let config = aws_sdk_bedrockruntime::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .endpoint_url(self.mock.uri())
-            .retry_config(RetryConfig::disabled())
-            .build();
-        let client = aws_sdk_bedrockruntime::Client::from_conf(config);
+        let aws = AwsClient::new(
+            Some("us-east-1".to_owned()),
+            Some(Credentials::new("test", "test", Some("session".to_owned()))),
+        )
+        .expect("client");
+        let converse = Converse::new(aws, Some(self.mock.uri()));
         SiteRebuild {
             db: self.test.db().clone(),
-            writer: Some(Arc::new(AiWriter::new(client, MODEL, timeout))),
+            writer: Some(Arc::new(AiWriter::new(converse, MODEL, timeout))),
         }
     }
 
@@ -166,6 +164,50 @@ async fn a_valid_answer_becomes_the_sites_copy_over_the_database_facts() {
         world.usage().await,
         [("build_site".into(), MODEL.into(), true, None, 812, 240)]
     );
+}
+
+#[tokio::test]
+async fn the_call_is_converse_on_the_encoded_model_id_signed_for_bedrock() {
+    let world = World::new().await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/model/.+/converse$"))
+        .respond_with(converse_answer(GOOD_COPY))
+        .mount(&world.mock)
+        .await;
+
+    world.rebuild(FIVE_SECONDS).await;
+
+    let requests = world.mock.received_requests().await.expect("recorded");
+    let [request] = requests.as_slice() else {
+        panic!("one call, got {}", requests.len());
+    };
+    assert_eq!(
+        request.url.path(),
+        "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse"
+    );
+    let header = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("content-type"), "application/json");
+    assert_eq!(header("x-amz-security-token"), "session");
+    let authorization = header("authorization");
+    let date = &header("x-amz-date")[..8];
+    assert!(
+        authorization.starts_with(&format!(
+            "AWS4-HMAC-SHA256 Credential=test/{date}/us-east-1/bedrock/aws4_request, \
+             SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature="
+        )),
+        "{authorization}"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&request.body).expect("json");
+    assert_eq!(body["inferenceConfig"]["maxTokens"], 1500);
+    assert_eq!(body["messages"][0]["role"], "user");
+    assert!(body["system"][0]["text"].is_string());
 }
 
 #[tokio::test]

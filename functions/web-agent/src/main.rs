@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let db = platform::config::database_from_env(store::SessionLimits::WEBHOOK)?;
     // Only the scoring queue: this function produces no other job.
     let scoring_url = platform::config::required("SCORING_QUEUE_URL")?;
-    let sqs = platform::jobs::sqs_client(platform::config::optional("SQS_ENDPOINT_URL"));
+    let sqs = platform::jobs::sqs_client(platform::config::optional("SQS_ENDPOINT_URL"))?;
     let sink = JobSink::Sqs(SqsSink::new(
         sqs,
         HashMap::from([(Queue::Scoring, scoring_url)]),

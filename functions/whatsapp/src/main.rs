@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let verify_token = required_secret("WHATSAPP_VERIFY_TOKEN")?;
     // Only the scoring queue: this function produces no other job.
     let scoring_url = required("SCORING_QUEUE_URL")?;
-    let sqs = platform::jobs::sqs_client(optional("SQS_ENDPOINT_URL"));
+    let sqs = platform::jobs::sqs_client(optional("SQS_ENDPOINT_URL"))?;
     let sink = JobSink::Sqs(SqsSink::new(
         sqs,
         HashMap::from([(Queue::Scoring, scoring_url)]),

@@ -13,13 +13,10 @@
 //! - either way the caller falls back to the template writer.
 //!
 //! Every attempt is reported as an [`Attempt`] (tokens, latency, error class) for
-//! `ai_usage_logs`. The SDK's own retries are off so that an attempt here is one request there.
+//! `ai_usage_logs`. The client never retries on its own, so an attempt here is one request there.
 
-use aws_sdk_bedrockruntime::Client;
-use aws_sdk_bedrockruntime::config::retry::RetryConfig;
-use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, InferenceConfiguration, Message, SystemContentBlock,
-};
+use crate::aws::bedrock::{Converse, Message, Request, Role};
+use crate::aws::{AwsClient, AwsError};
 use domain::site::ai::{MAX_ATTEMPTS, SYSTEM_PROMPT, corrective_prompt, parse_answer, prompt};
 use domain::site::{SiteCopy, SiteInput, template};
 use std::time::{Duration, Instant};
@@ -29,7 +26,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Enough for the longest copy the limits allow, with room for JSON punctuation.
 const MAX_OUTPUT_TOKENS: i32 = 1500;
 /// Low, so the copy stays close to the facts; not zero, so it reads like a person wrote it.
-const TEMPERATURE: f32 = 0.4;
+const TEMPERATURE: f64 = 0.4;
 
 domain::text_enum! {
     /// Why an attempt did not produce usable copy (`ai_usage_logs.error`).
@@ -62,15 +59,15 @@ pub struct Written {
 /// The writer; built once per cold start (the client holds its connection pool).
 #[derive(Debug, Clone)]
 pub struct AiWriter {
-    client: Client,
+    converse: Converse,
     model: String,
     timeout: Duration,
 }
 
 impl AiWriter {
-    pub fn new(client: Client, model: impl Into<String>, timeout: Duration) -> Self {
+    pub fn new(converse: Converse, model: impl Into<String>, timeout: Duration) -> Self {
         Self {
-            client,
+            converse,
             model: model.into(),
             timeout,
         }
@@ -78,27 +75,18 @@ impl AiWriter {
 
     /// The writer `SITE_WRITER_MODEL` asks for, or `None` (template only) when it is unset or
     /// empty (template.yaml's default).
-    pub async fn from_env() -> Option<Self> {
+    pub fn from_env() -> Option<Self> {
         let model = crate::config::optional("SITE_WRITER_MODEL")?;
-        // Region and credentials as Lambda sets them, without aws-config's provider chain
-        // (see `jobs::publish::lambda_environment`).
-        let environment = crate::jobs::publish::lambda_environment();
-        let mut builder = aws_sdk_bedrockruntime::Config::builder()
-            .behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest())
-            .http_client(crate::jobs::publish::https_client())
-            .region(environment.region)
-            .retry_config(RetryConfig::disabled());
-        if let Some(credentials) = environment.credentials {
-            builder = builder.credentials_provider(credentials);
-        }
-        if let Some(endpoint) = crate::config::optional("BEDROCK_ENDPOINT_URL") {
-            builder = builder.endpoint_url(endpoint);
-        }
-        Some(Self::new(
-            Client::from_conf(builder.build()),
-            model,
-            DEFAULT_TIMEOUT,
-        ))
+        // Region and credentials as Lambda sets them (`aws::AwsClient::from_env`).
+        let aws = match AwsClient::from_env() {
+            Ok(aws) => aws,
+            Err(error) => {
+                tracing::error!(%error, "the site writer cannot call Bedrock; using the template");
+                return None;
+            }
+        };
+        let converse = Converse::new(aws, crate::config::optional("BEDROCK_ENDPOINT_URL"));
+        Some(Self::new(converse, model, DEFAULT_TIMEOUT))
     }
 
     pub fn model(&self) -> &str {
@@ -108,26 +96,24 @@ impl AiWriter {
     /// Asks the model for the site's copy.
     pub async fn write(&self, input: &SiteInput) -> Written {
         let template = template::copy(input);
-        let mut messages: Vec<Message> = text_message(ConversationRole::User, prompt(input))
-            .into_iter()
-            .collect();
+        let mut messages = vec![Message {
+            role: Role::User,
+            text: prompt(input),
+        }];
         let mut attempts = Vec::new();
         for _ in 0..MAX_ATTEMPTS {
             let started = Instant::now();
-            let call = self
-                .client
-                .converse()
-                .model_id(&self.model)
-                .system(SystemContentBlock::Text(SYSTEM_PROMPT.to_owned()))
-                .set_messages(Some(messages.clone()))
-                .inference_config(
-                    InferenceConfiguration::builder()
-                        .max_tokens(MAX_OUTPUT_TOKENS)
-                        .temperature(TEMPERATURE)
-                        .build(),
-                )
-                .send();
-            let result = tokio::time::timeout(self.timeout, call).await;
+            let result = self
+                .converse
+                .send(Request {
+                    model: &self.model,
+                    system: SYSTEM_PROMPT,
+                    messages: &messages,
+                    max_tokens: MAX_OUTPUT_TOKENS,
+                    temperature: TEMPERATURE,
+                    timeout: self.timeout,
+                })
+                .await;
             let mut attempt = Attempt {
                 model: self.model.clone(),
                 input_tokens: 0,
@@ -135,24 +121,13 @@ impl AiWriter {
                 latency_ms: i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX),
                 error: None,
             };
-            let output = match result {
-                Err(_) => {
-                    tracing::warn!(model = %self.model, "site writer timed out; using the template");
-                    attempt.error = Some(AttemptError::Timeout);
-                    attempts.push(attempt);
-                    break;
-                }
-                Ok(Err(err)) => {
-                    let throttled = err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_throttling_exception())
-                        || err
-                            .raw_response()
-                            .is_some_and(|r| r.status().as_u16() == 429);
-                    let class = if throttled {
-                        AttemptError::Throttled
-                    } else {
-                        AttemptError::ServiceError
+            let reply = match result {
+                Ok(reply) => reply,
+                Err(err) => {
+                    let class = match &err {
+                        AwsError::Timeout { .. } => AttemptError::Timeout,
+                        err if err.is_throttling() => AttemptError::Throttled,
+                        _ => AttemptError::ServiceError,
                     };
                     tracing::warn!(model = %self.model, error = class.as_str(),
                         cause = %crate::problem::error_chain(&err), "site writer failed; using the template");
@@ -160,23 +135,10 @@ impl AiWriter {
                     attempts.push(attempt);
                     break;
                 }
-                Ok(Ok(output)) => output,
             };
-            if let Some(usage) = output.usage() {
-                attempt.input_tokens = usage.input_tokens();
-                attempt.output_tokens = usage.output_tokens();
-            }
-            let answer: String = output
-                .output()
-                .and_then(|o| o.as_message().ok())
-                .map(|m| {
-                    m.content()
-                        .iter()
-                        .filter_map(|c| c.as_text().ok())
-                        .map(String::as_str)
-                        .collect()
-                })
-                .unwrap_or_default();
+            attempt.input_tokens = reply.input_tokens;
+            attempt.output_tokens = reply.output_tokens;
+            let answer = reply.text;
             match parse_answer(&answer, &template) {
                 Ok(copy) => {
                     attempts.push(attempt);
@@ -190,11 +152,14 @@ impl AiWriter {
                     tracing::info!(model = %self.model, fields = ?errors.fields(), "site writer answer refused");
                     attempt.error = Some(AttemptError::InvalidOutput);
                     attempts.push(attempt);
-                    messages.extend(text_message(ConversationRole::Assistant, answer));
-                    messages.extend(text_message(
-                        ConversationRole::User,
-                        corrective_prompt(&errors),
-                    ));
+                    messages.push(Message {
+                        role: Role::Assistant,
+                        text: answer,
+                    });
+                    messages.push(Message {
+                        role: Role::User,
+                        text: corrective_prompt(&errors),
+                    });
                 }
             }
         }
@@ -203,14 +168,4 @@ impl AiWriter {
             attempts,
         }
     }
-}
-
-/// A one-text-block message. Role and content are both set, which is all the builder requires,
-/// so `None` cannot happen in practice; it would only drop the message.
-fn text_message(role: ConversationRole, text: String) -> Option<Message> {
-    Message::builder()
-        .role(role)
-        .content(ContentBlock::Text(text))
-        .build()
-        .ok()
 }

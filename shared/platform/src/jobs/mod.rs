@@ -12,22 +12,27 @@
 //!   parks poison messages in the dead-letter queue.
 //!
 //! Modules: [`publish`] (sinks, the publisher, the relay), [`consume`] (the batch runner and
-//! the consumer trait), [`local_sqs`] (queue creation and polling for the local stack and tests),
-//! [`redrive`] (moving a dead-letter queue back to its source).
+//! the consumer trait), and, with the `sqs-sdk` feature (the local stack and the tests), which
+//! uses the AWS SDK: `local_sqs` (queue creation and polling) and `redrive` (moving a
+//! dead-letter queue back to its source).
 //! Everything is re-exported here, so callers name `platform::jobs::X`.
 
 pub mod consume;
+#[cfg(feature = "sqs-sdk")]
 pub mod local_sqs;
 pub mod publish;
+#[cfg(feature = "sqs-sdk")]
 pub mod redrive;
 
 pub use consume::{
     ConsumeFuture, Consumer, Delivery, FnConsumer, JobFailed, UndecodableJob, run_batch,
     run_decoded,
 };
+#[cfg(feature = "sqs-sdk")]
 pub use local_sqs::{LocalSqsError, QueueUrls, ensure_queues, poll_once};
 pub use publish::{
     InProcessDelivery, JobSink, PublishError, Publisher, RelayReport, RelaySettings,
     SQS_BATCH_LIMIT, SqsSink, sqs_client,
 };
+#[cfg(feature = "sqs-sdk")]
 pub use redrive::{RedriveError, RedriveReport, dead_letter_queue_url, redrive};

@@ -3,7 +3,9 @@
 //! ([`Publisher::relay`]). A publish failure never fails the request that already committed: the
 //! row stays for the relay.
 
-use crate::config::{self, ConfigError};
+use crate::aws::sqs::{self, Entry, SqsClient};
+use crate::aws::{AwsClient, AwsError};
+use crate::config;
 use domain::jobs::Queue;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -18,7 +20,7 @@ use tokio::sync::mpsc;
 pub struct PublishError(pub String);
 
 /// SendMessageBatch takes at most ten entries.
-pub const SQS_BATCH_LIMIT: usize = 10;
+pub const SQS_BATCH_LIMIT: usize = sqs::BATCH_LIMIT;
 
 /// A job handed to an in-process consumer: the queue and the body, as SQS would carry them.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,28 +41,24 @@ pub enum JobSink {
 /// Amazon SQS (or any SQS-compatible endpoint) with one URL per queue.
 #[derive(Debug, Clone)]
 pub struct SqsSink {
-    client: aws_sdk_sqs::Client,
+    client: SqsClient,
     urls: HashMap<Queue, String>,
 }
 
 impl SqsSink {
-    pub fn new(client: aws_sdk_sqs::Client, urls: HashMap<Queue, String>) -> Self {
+    pub fn new(client: SqsClient, urls: HashMap<Queue, String>) -> Self {
         Self { client, urls }
     }
 
     /// From `SCORING_QUEUE_URL`, `SITES_QUEUE_URL` and, locally, `SQS_ENDPOINT_URL`.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let mut urls = HashMap::new();
         urls.insert(Queue::Scoring, config::required("SCORING_QUEUE_URL")?);
         urls.insert(Queue::Sites, config::required("SITES_QUEUE_URL")?);
         Ok(Self::new(
-            sqs_client(config::optional("SQS_ENDPOINT_URL")),
+            sqs_client(config::optional("SQS_ENDPOINT_URL"))?,
             urls,
         ))
-    }
-
-    pub fn client(&self) -> &aws_sdk_sqs::Client {
-        &self.client
     }
 
     /// Sends messages to one queue in batches of ten; returns each outbox id with its outcome.
@@ -92,47 +90,36 @@ impl SqsSink {
         url: &str,
         chunk: &[OutboxMessage],
     ) -> Vec<(i64, Result<(), PublishError>)> {
-        let mut request = self.client.send_message_batch().queue_url(url);
-        for message in chunk {
-            let entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                .id(format!("o{}", message.id))
-                .message_body(message.payload.to_string())
-                .build();
-            match entry {
-                Ok(entry) => request = request.entries(entry),
-                Err(err) => return fail_all(chunk, &err.to_string()),
-            }
-        }
+        let entries: Vec<Entry> = chunk
+            .iter()
+            .map(|message| Entry {
+                id: format!("o{}", message.id),
+                body: message.payload.to_string(),
+            })
+            .collect();
         let started = Instant::now();
-        let sent = request.send().await;
+        let sent = self.client.send_message_batch(url, &entries).await;
         tracing::debug!(
             entries = chunk.len(),
             elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
             "sqs send_message_batch"
         );
-        let output = match sent {
-            Ok(output) => output,
-            Err(err) => {
-                let message = crate::problem::error_chain(&err);
-                return fail_all(chunk, &message);
-            }
+        let failed: HashMap<String, String> = match sent {
+            Ok(failed) => failed
+                .into_iter()
+                .map(|f| (f.id, f.message.unwrap_or(f.code)))
+                .collect(),
+            Err(err) => return fail_all(chunk, &crate::problem::error_chain(&err)),
         };
-        let failed: HashMap<String, String> = output
-            .failed()
-            .iter()
-            .map(|f| {
-                let message = f.message().unwrap_or(f.code()).to_owned();
-                (f.id().to_owned(), message)
-            })
-            .collect();
         chunk
             .iter()
-            .map(|m| {
-                let outcome = match failed.get(&format!("o{}", m.id)) {
-                    Some(message) => Err(PublishError(message.clone())),
+            .zip(&entries)
+            .map(|(message, entry)| {
+                let outcome = match failed.get(&entry.id) {
+                    Some(reason) => Err(PublishError(reason.clone())),
                     None => Ok(()),
                 };
-                (m.id, outcome)
+                (message.id, outcome)
             })
             .collect()
     }
@@ -145,79 +132,11 @@ fn fail_all(chunk: &[OutboxMessage], message: &str) -> Vec<(i64, Result<(), Publ
         .collect()
 }
 
-/// An SQS client built without I/O: region and credentials from the variables Lambda sets
-/// ([`lambda_environment`]), so nothing probes profile files, IMDS or the container endpoint,
-/// at init or on the first call. `endpoint` points it at an SQS-compatible server (moto,
-/// ElasticMQ) locally.
-pub fn sqs_client(endpoint: Option<String>) -> aws_sdk_sqs::Client {
-    let started = Instant::now();
-    let environment = lambda_environment();
-    let mut builder = aws_sdk_sqs::Config::builder()
-        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-        .http_client(https_client())
-        .region(environment.region);
-    if let Some(credentials) = environment.credentials {
-        builder = builder.credentials_provider(credentials);
-    }
-    if let Some(endpoint) = endpoint {
-        builder = builder.endpoint_url(endpoint);
-    }
-    let client = aws_sdk_sqs::Client::from_conf(builder.build());
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "sqs client built"
-    );
-    client
-}
-
-/// The HTTPS client of the SDK clients built here: the SDK's own (hyper, rustls, the system's
-/// root certificates) on ring, the crypto provider the database's TLS uses, instead of the
-/// SDK's default aws-lc-rs, so a function links one crypto library.
-pub(crate) fn https_client() -> aws_sdk_sqs::config::SharedHttpClient {
-    use aws_smithy_http_client::tls;
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
-
-/// What an AWS SDK client needs from the environment.
-#[derive(Debug, Clone)]
-pub(crate) struct LambdaEnvironment {
-    pub region: Option<aws_sdk_sqs::config::Region>,
-    pub credentials: Option<aws_sdk_sqs::config::Credentials>,
-}
-
-/// Region and credentials as Lambda hands them to a function: `AWS_REGION` (or
-/// `AWS_DEFAULT_REGION`), and the execution role's temporary credentials in
-/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, which stay valid for
-/// the life of the execution environment. This is what `aws-config`'s environment provider
-/// reads first; the rest of its chain (profile files, web identity, ECS, IMDS, and the STS
-/// client it links) is never needed on Lambda. Outside Lambda, export the same variables (for
-/// example with `aws configure export-credentials --format env`). A missing variable makes
-/// the SDK call fail, which the relay retries, never the cold start.
-pub(crate) fn lambda_environment() -> LambdaEnvironment {
-    let region = config::optional("AWS_REGION")
-        .or_else(|| config::optional("AWS_DEFAULT_REGION"))
-        .map(aws_sdk_sqs::config::Region::new);
-    let credentials = match (
-        config::optional("AWS_ACCESS_KEY_ID"),
-        config::optional("AWS_SECRET_ACCESS_KEY"),
-    ) {
-        (Some(key), Some(secret)) => Some(aws_sdk_sqs::config::Credentials::new(
-            key,
-            secret,
-            config::optional("AWS_SESSION_TOKEN"),
-            None,
-            "environment",
-        )),
-        _ => None,
-    };
-    LambdaEnvironment {
-        region,
-        credentials,
-    }
+/// The functions' SQS client: region and credentials from the variables Lambda sets
+/// ([`AwsClient::from_env`]), so nothing is probed at init or on the first call. `endpoint`
+/// points it at an SQS-compatible server (moto, ElasticMQ) locally.
+pub fn sqs_client(endpoint: Option<String>) -> Result<SqsClient, AwsError> {
+    Ok(SqsClient::new(AwsClient::from_env()?, endpoint))
 }
 
 impl JobSink {
@@ -256,9 +175,7 @@ impl JobSink {
                 }
                 let mut outcomes = Vec::with_capacity(messages.len());
                 for (queue, batch) in by_queue {
-                    // Boxed: the SDK's future is deep enough to overflow rustc's layout
-                    // recursion limit in every caller's async state machine.
-                    outcomes.extend(Box::pin(sqs.send(queue, &batch)).await);
+                    outcomes.extend(sqs.send(queue, &batch).await);
                 }
                 outcomes
             }
