@@ -133,6 +133,24 @@ async fn the_web_agent_answers_each_event_once_and_reports_an_unreadable_one_as_
         }
         other => panic!("the instance kept serving after the error: {other:?}"),
     }
+    // The binary published the first delivery's job with Lambda's environment (region and the
+    // role's temporary credentials) through its own SQS client; the replay published none.
+    let received = sqs
+        .client()
+        .receive_message()
+        .queue_url(scoring)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .expect("receive");
+    let bodies: Vec<Value> = received
+        .messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap_or_default()).expect("a JSON job"))
+        .collect();
+    assert_eq!(bodies.len(), 1, "one job: {bodies:?}");
+    assert_eq!(bodies[0]["kind"], "score_lead", "{bodies:?}");
 }
 
 #[tokio::test]

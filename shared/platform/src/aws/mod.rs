@@ -126,7 +126,8 @@ pub struct Call<'a> {
 /// The client. Cheap to clone; built once per cold start without I/O (the first call connects).
 #[derive(Clone)]
 pub struct AwsClient {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// Boxed: hyper's client keeps its settings inline (hundreds of bytes).
+    http: Arc<Client<HttpsConnector<HttpConnector>, Full<Bytes>>>,
     region: Option<String>,
     credentials: Option<Arc<Credentials>>,
 }
@@ -144,7 +145,7 @@ impl AwsClient {
     /// Fails only if rustls refuses its own default TLS versions with ring (it does not).
     pub fn new(region: Option<String>, credentials: Option<Credentials>) -> Result<Self, AwsError> {
         Ok(Self {
-            http: https_client()?,
+            http: Arc::new(https_client()?),
             region,
             credentials: credentials.map(Arc::new),
         })
