@@ -9,8 +9,10 @@
 //! set-up and polling, `redrive`, and the tests, which receive with it what this client sent.
 //!
 //! What it does not do, on purpose:
-//! - retry: a failed publish stays in the outbox for the relay, and the site writer falls back
-//!   to its template; both already handle failure one level up;
+//! - retry an answer: a refused or throttled publish stays in the outbox for the relay, and the
+//!   site writer falls back to its template; both handle failure one level up. Only a request
+//!   that got no answer at all (a pooled connection closed while the process was frozen) is
+//!   sent once more, within the call's timeout;
 //! - look credentials up anywhere but the environment: Lambda hands a function its region and
 //!   its role's credentials in `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
 //!   `AWS_SESSION_TOKEN`, valid for the life of the execution environment. Elsewhere, export
@@ -215,27 +217,39 @@ impl AwsClient {
                 time: chrono::Utc::now(),
             },
         );
-        let mut request = Request::builder().method(Method::POST).uri(uri);
-        for (name, value) in signed_headers
-            .iter()
-            .map(|(n, v)| (*n, *v))
-            .chain(signature.iter().map(|(n, v)| (*n, v.as_str())))
-        {
-            request = request.header(name, value);
-        }
-        let request = request
-            .body(Full::new(Bytes::copy_from_slice(call.body)))
-            .map_err(|e| AwsError::Endpoint {
-                endpoint: call.endpoint.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let body = Bytes::copy_from_slice(call.body);
+        let request = || {
+            let mut builder = Request::builder().method(Method::POST).uri(uri.clone());
+            for (name, value) in signed_headers
+                .iter()
+                .map(|(n, v)| (*n, *v))
+                .chain(signature.iter().map(|(n, v)| (*n, v.as_str())))
+            {
+                builder = builder.header(name, value);
+            }
+            builder
+                .body(Full::new(body.clone()))
+                .map_err(|e| AwsError::Endpoint {
+                    endpoint: call.endpoint.to_owned(),
+                    reason: e.to_string(),
+                })
+        };
+        let (first, second) = (request()?, request()?);
 
         let exchange = async {
-            let response = self
-                .http
-                .request(request)
-                .await
-                .map_err(|e| transport(call, e))?;
+            // A pooled connection the peer closed while Lambda had the process frozen fails
+            // before any answer; the request is sent once more on a new connection. Both calls
+            // are safe to repeat (a job's consumer is idempotent; Converse only reads).
+            let response = match self.http.request(first).await {
+                Ok(response) => response,
+                Err(error) => {
+                    tracing::debug!(service = call.service, %error, "AWS request failed before an answer; trying once more");
+                    self.http
+                        .request(second)
+                        .await
+                        .map_err(|e| transport(call, e))?
+                }
+            };
             let (parts, body) = response.into_parts();
             let body = body
                 .collect()
@@ -328,7 +342,9 @@ fn https_client() -> Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>, 
         .enable_http1()
         .wrap_connector(http);
     Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(50))
+        // Shorter than the idle timeouts of AWS's endpoints, so a kept connection is rarely
+        // one the other side has already closed.
+        .pool_idle_timeout(Duration::from_secs(20))
         .build(connector))
 }
 
@@ -384,6 +400,98 @@ mod tests {
     fn an_answer_without_a_code_is_named_by_its_status() {
         let err = error(503, &[], "<html>bad gateway</html>");
         assert_eq!(err.to_string(), "test answered 503: Service Unavailable: ");
+    }
+
+    /// A local HTTP peer: drops the first `drop_first` connections without answering (a
+    /// connection closed while the process was frozen), answers the rest with `answer`.
+    async fn peer(drop_first: usize, answer: &'static str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let mut accepted = 0;
+            while let Ok((mut socket, _)) = listener.accept().await {
+                accepted += 1;
+                let mut buffer = vec![0; 64 * 1024];
+                let _ = socket.read(&mut buffer).await;
+                if accepted <= drop_first {
+                    continue;
+                }
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            }
+        });
+        format!("http://{address}")
+    }
+
+    fn client() -> AwsClient {
+        AwsClient::new(
+            Some("us-east-1".into()),
+            Some(Credentials::new("a", "b", None)),
+        )
+        .expect("client")
+    }
+
+    fn call(endpoint: &str, timeout: Duration) -> Call<'_> {
+        Call {
+            service: "sqs",
+            endpoint,
+            path: "/",
+            content_type: "application/x-amz-json-1.0",
+            target: Some("AmazonSQS.SendMessageBatch"),
+            body: b"{}",
+            timeout,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_without_an_answer_is_tried_once_more() {
+        let endpoint = peer(1, r#"{"Successful":[],"Failed":[]}"#).await;
+        let answer = client()
+            .post(call(&endpoint, Duration::from_secs(5)))
+            .await
+            .expect("the second connection answers");
+        assert_eq!(&answer.body[..], br#"{"Successful":[],"Failed":[]}"#);
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_closes_every_connection_is_a_transport_error() {
+        let endpoint = peer(usize::MAX, "").await;
+        let err = client()
+            .post(call(&endpoint, Duration::from_secs(5)))
+            .await
+            .expect_err("no answer");
+        assert!(
+            matches!(err, AwsError::Transport { service: "sqs", .. }),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_silent_peer_is_a_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        // Accepts and holds the connection, never answering.
+        let _held = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.expect("accept");
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(socket);
+        });
+        let err = client()
+            .post(call(&endpoint, Duration::from_millis(300)))
+            .await
+            .expect_err("times out");
+        assert!(
+            matches!(err, AwsError::Timeout { service: "sqs", .. }),
+            "{err}"
+        );
     }
 
     #[tokio::test]
