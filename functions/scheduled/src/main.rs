@@ -9,6 +9,7 @@ use scheduled::{Jobs, ScheduledInput};
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
     let db = platform::config::database_from_env(store::SessionLimits::SCHEDULED)?;
+    db.open_in_background();
     let sink = JobSink::Sqs(SqsSink::from_env()?);
     let jobs = Jobs {
         publisher: Publisher::new(db.clone(), sink),

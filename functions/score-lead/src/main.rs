@@ -9,8 +9,10 @@ use score_lead::ScoreLead;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
+    let db = platform::config::database_from_env(store::SessionLimits::CONSUMER)?;
+    db.open_in_background();
     let consumer = ScoreLead {
-        db: platform::config::database_from_env(store::SessionLimits::CONSUMER)?,
+        db,
         clock: Clock::System,
     };
     let consumer = &consumer;

@@ -1,5 +1,6 @@
 //! Bootstrap only: config, tracing and the pool once per cold start, then the runtime loop.
-//! Nothing here connects: the first request opens the database connection.
+//! The database connection starts opening here, on a task (`Db::open_in_background`), so
+//! the first request finds it open or part-way there; nothing here waits for it.
 
 use lambda_http::{Error, Request, service_fn};
 use platform::clock::Clock;
@@ -8,8 +9,10 @@ use scrape_quota::ScrapeQuota;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
+    let db = platform::config::database_from_env(store::SessionLimits::WEBHOOK)?;
+    db.open_in_background();
     let app = ScrapeQuota {
-        db: platform::config::database_from_env(store::SessionLimits::WEBHOOK)?,
+        db,
         clock: Clock::System,
     };
     let app = &app;

@@ -8,8 +8,10 @@ use site_rebuild::SiteRebuild;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
+    let db = platform::config::database_from_env(store::SessionLimits::CONSUMER)?;
+    db.open_in_background();
     let consumer = SiteRebuild {
-        db: platform::config::database_from_env(store::SessionLimits::CONSUMER)?,
+        db,
         writer: platform::site_writer::AiWriter::from_env().map(std::sync::Arc::new),
     };
     let consumer = &consumer;

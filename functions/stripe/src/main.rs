@@ -1,5 +1,6 @@
 //! Bootstrap only: config, tracing and the pool once per cold start, then the runtime loop.
-//! Nothing here connects: the first request opens the database connection.
+//! The database connection starts opening here, on a task (`Db::open_in_background`), so
+//! the first request finds it open or part-way there; nothing here waits for it.
 
 use lambda_http::{Error, Request, service_fn};
 use platform::clock::Clock;
@@ -10,6 +11,7 @@ use stripe::Stripe;
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
     let db = platform::config::database_from_env(store::SessionLimits::WEBHOOK)?;
+    db.open_in_background();
     let webhook_secret = required_secret("STRIPE_WEBHOOK_SECRET")?;
     let app = Stripe {
         db,

@@ -1,5 +1,7 @@
 //! Bootstrap only: config, tracing, the pool and the SQS client once per cold start, then the
-//! runtime loop. Nothing here connects: the first request opens the database connection.
+//! runtime loop. The database connection starts opening here, on a task
+//! (`Db::open_in_background`), so the first request finds it open or part-way there; nothing
+//! here waits for it.
 
 use domain::jobs::Queue;
 use lambda_http::{Error, Request, service_fn};
@@ -11,6 +13,7 @@ use web_agent::WebAgent;
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
     let db = platform::config::database_from_env(store::SessionLimits::WEBHOOK)?;
+    db.open_in_background();
     // Only the scoring queue: this function produces no other job.
     let scoring_url = platform::config::required("SCORING_QUEUE_URL")?;
     let sqs = platform::jobs::sqs_client(platform::config::optional("SQS_ENDPOINT_URL"))?;

@@ -1,5 +1,7 @@
 //! Bootstrap only: config, tracing, the pool and the SQS client once per cold start, then the
-//! runtime loop. Nothing here connects: the first request opens the database connection.
+//! runtime loop. The database connection starts opening here, on a task
+//! (`Db::open_in_background`), so the first request finds it open or part-way there; nothing
+//! here waits for it.
 
 use domain::jobs::Queue;
 use lambda_http::{Error, Request, service_fn};
@@ -12,6 +14,7 @@ use whatsapp::WhatsApp;
 async fn main() -> Result<(), Error> {
     platform::telemetry::init_json();
     let db = platform::config::database_from_env(store::SessionLimits::WEBHOOK)?;
+    db.open_in_background();
     let app_secret = required_secret("WHATSAPP_APP_SECRET")?;
     let verify_token = required_secret("WHATSAPP_VERIFY_TOKEN")?;
     // Only the scoring queue: this function produces no other job.

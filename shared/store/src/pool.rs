@@ -242,16 +242,32 @@ impl Db {
     /// A connection from the pool. Opening a new one is logged at debug level with how long it
     /// took (TCP, TLS, authentication and the session settings: a cold start's first round trips).
     pub async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        let size = self.pool.status().size;
         let started = std::time::Instant::now();
         let client = self.pool.get().await?;
-        if self.pool.status().size > size {
+        // A connection handed out for the first time is one this call opened (or waited for,
+        // when `open_in_background` was opening it); every later hand-out recycles it.
+        if deadpool_postgres::Object::metrics(&client).recycle_count == 0 {
             tracing::debug!(
                 elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
                 "database connection opened"
             );
         }
         Ok(client)
+    }
+
+    /// Starts opening the pool's first connection on a task and returns at once. A cold
+    /// start's first request then finds the connection open, or part-way there, instead of
+    /// opening it after reading its body: the TCP, TLS and authentication round trips overlap
+    /// the runtime's first poll and the request's own CPU work (its first phone number loads
+    /// metadata, for one). It never delays init; a failure is logged and the request opens its
+    /// own connection as it would have. Call it from `main`, inside the Tokio runtime.
+    pub fn open_in_background(&self) {
+        let db = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = db.client().await {
+                tracing::warn!(%error, "opening the database connection before the first request failed");
+            }
+        });
     }
 
     /// A real round trip to the database, for health checks.
