@@ -13,9 +13,10 @@
 //! metadata (present), strips an international prefix it finds there, then takes the calling
 //! code at that point: calling codes are prefix-free (`build.rs` fails the build otherwise), so
 //! only the true code can match there, and the group is either present, giving the same
-//! answer, or absent, which the parser reports as an invalid country code. Only that error falls
-//! back to the full database, built once on first need: numbers written with an international
-//! prefix (`011 44 …` from the US) and codes that do not exist. A test checks the equivalence on
+//! answer, or absent, which the parser reports as an invalid country code. On that error a number
+//! written with the default region's international prefix (`011 44 …` from the US) is read
+//! again with the group named after the prefix; only what still fails (codes that do not exist)
+//! falls back to the full database, built once on first need. A test checks the equivalence on
 //! every example number of every region, written several ways.
 
 use phonenumber::metadata::{Database, loader};
@@ -76,17 +77,29 @@ impl Metadata {
         input: &str,
     ) -> Option<(phonenumber::PhoneNumber, bool)> {
         let id = region.map(|(id, _)| id);
-        let partial = match self.full.get() {
+        let region_code = region.map_or(0, |(_, code)| code);
+        let mut partial = match self.full.get() {
             Some(_) => None,
-            None => self.partial(region.map_or(0, |(_, code)| code), leading_code(input)),
+            None => self.partial(region_code, leading_code(input)),
         };
-        if let Some(database) = partial.as_deref() {
-            match phonenumber::parse_with(database, id, input) {
+        // At most twice: the groups the input's leading digits name, then, for a number written
+        // with the default region's international prefix (`00 44…` in India), the group the
+        // digits after that prefix name.
+        for _ in 0..2 {
+            let Some(database) = partial.take() else {
+                break;
+            };
+            match phonenumber::parse_with(&database, id, input) {
                 // The one answer a missing group can change.
-                Err(phonenumber::ParseError::InvalidCountryCode) => {}
+                Err(phonenumber::ParseError::InvalidCountryCode) => {
+                    let code = code_after_international_prefix(&database, region, input);
+                    if code != 0 {
+                        partial = self.partial(region_code, code);
+                    }
+                }
                 parsed => {
                     let number = parsed.ok()?;
-                    let valid = phonenumber::is_valid_with(database, &number);
+                    let valid = phonenumber::is_valid_with(&database, &number);
                     return Some((number, valid));
                 }
             }
@@ -138,6 +151,30 @@ fn leading_code(input: &str) -> u16 {
         .filter_map(|len| digits.get(..len)?.parse::<u16>().ok())
         .find(|code| GROUPS.binary_search_by_key(code, |g| g.0).is_ok())
         .unwrap_or(0)
+}
+
+/// The calling code named right after the default region's international prefix (`0044…` read
+/// in India, whose prefix is `00`, names 44), or 0 when the input does not start with that
+/// prefix. Which group to load is all this decides: the parser still reads the number, so a
+/// wrong guess can only end in the same invalid-country-code answer, and the full database.
+fn code_after_international_prefix(
+    database: &Database,
+    region: Option<(phonenumber::country::Id, u16)>,
+    input: &str,
+) -> u16 {
+    let Some((id, _)) = region else {
+        return 0;
+    };
+    if input.starts_with('+') {
+        return 0;
+    }
+    let prefix = database
+        .by_id(id.as_ref())
+        .and_then(|meta| meta.international_prefix());
+    match prefix.and_then(|prefix| prefix.find(input)) {
+        Some(found) if found.start() == 0 => leading_code(&format!("+{}", &input[found.end()..])),
+        _ => 0,
+    }
 }
 
 /// A database of the given calling codes' groups. The groups were written by `build.rs` from
@@ -275,12 +312,34 @@ mod tests {
     }
 
     #[test]
-    fn a_number_written_with_an_international_prefix_falls_back_to_the_full_database() {
+    fn a_number_written_with_an_international_prefix_loads_the_group_after_it() {
         let metadata = Metadata::new(MAX_PARTIAL);
-        // India dials abroad with 00; the UK's group is not among India's or a leading +code's.
+        // India dials abroad with 00: the UK's group is loaded next to India's.
         let (number, valid) = metadata.parse(india(), "00442079460958").expect("parses");
         assert!(valid);
         assert_eq!(super::super::e164(&number), "+442079460958");
+        assert!(
+            metadata.full.get().is_none(),
+            "the full database was never needed"
+        );
+        let built = metadata.partial.lock().expect("not poisoned");
+        let mut regions: Vec<&str> = built
+            .get(&(91, 44))
+            .expect("built for India and +44")
+            .iter()
+            .map(|meta| meta.id())
+            .collect();
+        regions.sort_unstable();
+        assert!(
+            regions.contains(&"GB") && regions.contains(&"IN"),
+            "{regions:?}"
+        );
+    }
+
+    #[test]
+    fn a_calling_code_that_does_not_exist_falls_back_to_the_full_database() {
+        let metadata = Metadata::new(MAX_PARTIAL);
+        assert_eq!(metadata.parse(india(), "+9991234567890"), None);
         assert!(metadata.full.get().is_some());
         assert!(metadata.partial.lock().expect("not poisoned").is_empty());
     }
