@@ -192,21 +192,38 @@ fn local_identity() -> (String, Credentials) {
 
 /// The SDK's SQS client, for what only the local stack does (queue set-up, polling, `redrive`):
 /// at `endpoint` with the local defaults, or at AWS with the environment's region and
-/// credentials.
+/// credentials only (a missing one fails the call, saying so, rather than signing with the
+/// local defaults).
 pub fn sdk_client(endpoint: Option<&str>) -> aws_sdk_sqs::Client {
-    let (region, credentials) = local_identity();
-    let mut config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+    let mut config = aws_sdk_sqs::Config::builder().behavior_version(BehaviorVersion::latest());
+    let (region, credentials) = match endpoint {
+        Some(endpoint) => {
+            config = config.endpoint_url(endpoint);
+            let (region, credentials) = local_identity();
+            (Some(region), Some(credentials))
+        }
+        None => {
+            let region = platform::config::optional("AWS_REGION")
+                .or_else(|| platform::config::optional("AWS_DEFAULT_REGION"));
+            let credentials = platform::config::optional("AWS_ACCESS_KEY_ID")
+                .zip(platform::config::optional("AWS_SECRET_ACCESS_KEY"))
+                .map(|(key, secret)| {
+                    Credentials::new(key, secret, platform::config::optional("AWS_SESSION_TOKEN"))
+                });
+            (region, credentials)
+        }
+    };
+    if let Some(region) = region {
+        config = config.region(Region::new(region));
+    }
+    if let Some(credentials) = credentials {
+        config = config.credentials_provider(aws_sdk_sqs::config::Credentials::new(
             credentials.access_key_id,
             credentials.secret_access_key.expose(),
             credentials.session_token.map(|t| t.expose().to_owned()),
             None,
-            "local-stack",
+            "environment",
         ));
-    if let Some(endpoint) = endpoint {
-        config = config.endpoint_url(endpoint);
     }
     aws_sdk_sqs::Client::from_conf(config.build())
 }
