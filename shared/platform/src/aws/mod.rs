@@ -96,10 +96,11 @@ pub enum AwsError {
 }
 
 impl AwsError {
-    /// The service throttled the call (HTTP 429 or a throttling error code).
+    /// The service throttled the call: HTTP 429, or a throttling code (Bedrock's
+    /// `ThrottlingException`, SQS's `RequestThrottled`).
     pub fn is_throttling(&self) -> bool {
         matches!(self, Self::Service { status, code, .. }
-            if *status == 429 || code.contains("Throttl") || code == "RequestThrottled")
+            if *status == 429 || code.contains("Throttl"))
     }
 }
 
