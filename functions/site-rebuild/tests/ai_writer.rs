@@ -13,7 +13,7 @@ use std::time::Duration;
 use store::testing::TestDb;
 use uuid::Uuid;
 use wiremock::matchers::{method, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 const WORKSPACE: &str = "00000000-0000-4000-8000-00000000d001";
@@ -23,6 +23,11 @@ const GOOD_COPY: &str = r#"{"headline": "Find your family home in Baner with Ash
  "about": ["Asha Verma has helped families settle in Pune's western suburbs for over a decade."],
  "faq": [{"question": "Which areas do you know best?", "answer": "Baner and Aundh."}],
  "metaDescription": "Asha Verma helps families buy homes in Baner and Aundh, Pune."}"#;
+
+/// A Converse call to any model.
+fn converse() -> MockBuilder {
+    Mock::given(method("POST")).and(path_regex(r"^/model/.+/converse$"))
+}
 
 /// A Converse answer carrying `text`, as Bedrock sends it.
 fn converse_answer(text: &str) -> ResponseTemplate {
@@ -134,8 +139,7 @@ const FIVE_SECONDS: Duration = Duration::from_secs(5);
 #[tokio::test]
 async fn a_valid_answer_becomes_the_sites_copy_over_the_database_facts() {
     let world = World::new().await;
-    Mock::given(method("POST"))
-        .and(path_regex(r"^/model/.+/converse$"))
+    converse()
         .respond_with(converse_answer(GOOD_COPY))
         .expect(1)
         .mount(&world.mock)
@@ -169,8 +173,7 @@ async fn a_valid_answer_becomes_the_sites_copy_over_the_database_facts() {
 #[tokio::test]
 async fn the_call_is_converse_on_the_encoded_model_id_signed_for_bedrock() {
     let world = World::new().await;
-    Mock::given(method("POST"))
-        .and(path_regex(r"^/model/.+/converse$"))
+    converse()
         .respond_with(converse_answer(GOOD_COPY))
         .mount(&world.mock)
         .await;
@@ -213,14 +216,12 @@ async fn the_call_is_converse_on_the_encoded_model_id_signed_for_bedrock() {
 #[tokio::test]
 async fn an_invalid_answer_is_corrected_on_the_second_attempt() {
     let world = World::new().await;
-    Mock::given(method("POST"))
-        .and(path_regex(r"^/model/.+/converse$"))
+    converse()
         .respond_with(converse_answer("Sure! Here is a lovely headline for Asha."))
         .up_to_n_times(1)
         .mount(&world.mock)
         .await;
-    Mock::given(method("POST"))
-        .and(path_regex(r"^/model/.+/converse$"))
+    converse()
         .respond_with(converse_answer(GOOD_COPY))
         .mount(&world.mock)
         .await;
@@ -257,8 +258,7 @@ async fn three_invalid_answers_fall_back_to_the_template() {
         "Find your family home in Baner with Asha",
         &"Very long headline ".repeat(10),
     );
-    Mock::given(method("POST"))
-        .and(path_regex(r"^/model/.+/converse$"))
+    converse()
         .respond_with(converse_answer(&too_long))
         .expect(3)
         .mount(&world.mock)
@@ -285,8 +285,7 @@ async fn three_invalid_answers_fall_back_to_the_template() {
 #[tokio::test]
 async fn a_timeout_falls_back_to_the_template_after_one_attempt() {
     let world = World::new().await;
-    Mock::given(method("POST"))
-        .and(path_regex(r"^/model/.+/converse$"))
+    converse()
         .respond_with(converse_answer(GOOD_COPY).set_delay(Duration::from_secs(3)))
         .mount(&world.mock)
         .await;
@@ -305,8 +304,7 @@ async fn a_timeout_falls_back_to_the_template_after_one_attempt() {
 #[tokio::test]
 async fn throttling_falls_back_to_the_template_after_one_attempt() {
     let world = World::new().await;
-    Mock::given(method("POST"))
-        .and(path_regex(r"^/model/.+/converse$"))
+    converse()
         .respond_with(throttled())
         .expect(1)
         .mount(&world.mock)
@@ -326,8 +324,7 @@ async fn throttling_falls_back_to_the_template_after_one_attempt() {
 #[tokio::test]
 async fn a_duplicate_job_does_not_call_the_model_again() {
     let world = World::new().await;
-    Mock::given(method("POST"))
-        .and(path_regex(r"^/model/.+/converse$"))
+    converse()
         .respond_with(converse_answer(GOOD_COPY))
         .expect(1)
         .mount(&world.mock)
