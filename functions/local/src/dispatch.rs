@@ -202,16 +202,7 @@ pub fn sdk_client(endpoint: Option<&str>) -> aws_sdk_sqs::Client {
             let (region, credentials) = local_identity();
             (Some(region), Some(credentials))
         }
-        None => {
-            let region = platform::config::optional("AWS_REGION")
-                .or_else(|| platform::config::optional("AWS_DEFAULT_REGION"));
-            let credentials = platform::config::optional("AWS_ACCESS_KEY_ID")
-                .zip(platform::config::optional("AWS_SECRET_ACCESS_KEY"))
-                .map(|(key, secret)| {
-                    Credentials::new(key, secret, platform::config::optional("AWS_SESSION_TOKEN"))
-                });
-            (region, credentials)
-        }
+        None => platform::aws::environment(),
     };
     if let Some(region) = region {
         config = config.region(Region::new(region));

@@ -144,9 +144,11 @@ impl Metadata {
 
 /// The calling code that starts `+digits`, if one does; 0 otherwise.
 fn leading_code(input: &str) -> u16 {
-    let Some(digits) = input.strip_prefix('+') else {
-        return 0;
-    };
+    input.strip_prefix('+').map_or(0, code_at_start)
+}
+
+/// The calling code the digits start with, if one does; 0 otherwise.
+fn code_at_start(digits: &str) -> u16 {
     (1..=3)
         .filter_map(|len| digits.get(..len)?.parse::<u16>().ok())
         .find(|code| GROUPS.binary_search_by_key(code, |g| g.0).is_ok())
@@ -172,7 +174,7 @@ fn code_after_international_prefix(
         .by_id(id.as_ref())
         .and_then(|meta| meta.international_prefix());
     match prefix.and_then(|prefix| prefix.find(input)) {
-        Some(found) if found.start() == 0 => leading_code(&format!("+{}", &input[found.end()..])),
+        Some(found) if found.start() == 0 => code_at_start(&input[found.end()..]),
         _ => 0,
     }
 }

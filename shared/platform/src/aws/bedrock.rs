@@ -60,10 +60,7 @@ impl Converse {
                 self.aws.region()?
             ),
         };
-        let body = serde_json::to_vec(&wire_request(&request)).map_err(|e| AwsError::Answer {
-            service: "bedrock",
-            reason: e.to_string(),
-        })?;
+        let body = wire_request(&request).to_string().into_bytes();
         let answer = self
             .aws
             .post(Call {

@@ -158,19 +158,7 @@ impl AwsClient {
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`. Missing values fail
     /// the calls, not the cold start.
     pub fn from_env() -> Result<Self, AwsError> {
-        let region =
-            config::optional("AWS_REGION").or_else(|| config::optional("AWS_DEFAULT_REGION"));
-        let credentials = match (
-            config::optional("AWS_ACCESS_KEY_ID"),
-            config::optional("AWS_SECRET_ACCESS_KEY"),
-        ) {
-            (Some(key), Some(secret)) => Some(Credentials::new(
-                key,
-                secret,
-                config::optional("AWS_SESSION_TOKEN"),
-            )),
-            _ => None,
-        };
+        let (region, credentials) = environment();
         Self::new(region, credentials)
     }
 
@@ -235,7 +223,7 @@ impl AwsClient {
                     reason: e.to_string(),
                 })
         };
-        let (first, second) = (request()?, request()?);
+        let first = request()?;
 
         let exchange = async {
             // A pooled connection the peer closed while Lambda had the process frozen fails
@@ -246,7 +234,7 @@ impl AwsClient {
                 Err(error) => {
                     tracing::debug!(service = call.service, %error, "AWS request failed before an answer; trying once more");
                     self.http
-                        .request(second)
+                        .request(request()?)
                         .await
                         .map_err(|e| transport(call, e))?
                 }
@@ -278,6 +266,16 @@ fn transport(call: Call<'_>, error: impl std::error::Error + Send + Sync + 'stat
         service: call.service,
         source: Box::new(error),
     }
+}
+
+/// Region and credentials as Lambda sets them: `AWS_REGION` (or `AWS_DEFAULT_REGION`), and
+/// `AWS_ACCESS_KEY_ID` with `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN` when present).
+pub fn environment() -> (Option<String>, Option<Credentials>) {
+    let region = config::optional("AWS_REGION").or_else(|| config::optional("AWS_DEFAULT_REGION"));
+    let credentials = config::optional("AWS_ACCESS_KEY_ID")
+        .zip(config::optional("AWS_SECRET_ACCESS_KEY"))
+        .map(|(key, secret)| Credentials::new(key, secret, config::optional("AWS_SESSION_TOKEN")));
+    (region, credentials)
 }
 
 /// AWS's error shapes for the JSON protocols: the code in `x-amzn-ErrorType` (REST JSON,

@@ -52,23 +52,14 @@ impl SqsClient {
         queue_url: &str,
         entries: &[Entry],
     ) -> Result<Vec<Failed>, AwsError> {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            #[serde(rename = "QueueUrl")]
-            queue_url: &'a str,
-            #[serde(rename = "Entries")]
-            entries: &'a [Entry],
-        }
         #[derive(Deserialize)]
         struct Answer {
             #[serde(rename = "Failed", default)]
             failed: Vec<Failed>,
         }
-        let body =
-            serde_json::to_vec(&Body { queue_url, entries }).map_err(|e| AwsError::Answer {
-                service: "sqs",
-                reason: e.to_string(),
-            })?;
+        let body = serde_json::json!({"QueueUrl": queue_url, "Entries": entries})
+            .to_string()
+            .into_bytes();
         let endpoint = match &self.endpoint {
             Some(endpoint) => endpoint.clone(),
             None => format!("https://sqs.{}.amazonaws.com", self.aws.region()?),
